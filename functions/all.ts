@@ -1,0 +1,6 @@
+import { FunctionDefinition } from './definition';
+import { health } from './health';
+import { indexer } from './indexer';
+import { symbols } from './symbols';
+
+export const definitions: readonly FunctionDefinition[] = [symbols, health, indexer];

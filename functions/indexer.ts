@@ -1,0 +1,37 @@
+import { EventGridEvent, InvocationContext } from '@azure/functions';
+import { packageBlobFromEvent } from '../shared/indexing/blobEvent';
+import { indexPackage } from '../shared/indexing/indexPackage';
+import { runtime } from '../shared/runtime';
+import { CONTAINERS } from '../shared/storage/clients';
+import { FunctionDefinition } from './definition';
+
+/**
+ * Receives the storage account's BlobCreated events through Event Grid and indexes the package
+ * by name with symfeed's own ranged reader: no blob binding, so the package bytes never pass
+ * through the trigger into memory.
+ */
+async function handler(event: EventGridEvent, context: InvocationContext): Promise<void> {
+  const ref = packageBlobFromEvent(event);
+  if (!ref.ok) {
+    context.warn(`indexer: ignored: ${ref.reason}`);
+    return;
+  }
+  const rt = runtime();
+  const outcome = await indexPackage(
+    {
+      storage: rt.storage,
+      settings: rt.settings,
+      keysChanged: (feed, keys) => rt.locations.invalidate(feed, keys),
+    },
+    ref.feed,
+    ref.name,
+  );
+  context.log(`indexer: ${ref.feed}/${ref.name}: ${JSON.stringify(outcome)}`);
+}
+
+export const indexer: FunctionDefinition = {
+  kind: 'blobEvents',
+  name: 'indexer',
+  container: CONTAINERS.packages,
+  options: { handler },
+};

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const nonNegativeInt = (fallback: number) =>
+  z.coerce.number().int().nonnegative().default(fallback);
+
+/**
+ * Every setting symfeed reads, with its default. The same names appear in
+ * local.settings.example.json; keep both lists in step.
+ */
+export const settingsSchema = z.object({
+  AzureWebJobsStorage: z.string().min(1, 'must be a storage connection string'),
+  SYMFEED_MAX_ENTRIES: positiveInt(100_000),
+  SYMFEED_MAX_ENTRY_BYTES: positiveInt(8 * 1024 ** 3),
+  SYMFEED_MAX_COMPRESSION_RATIO: positiveInt(1_000),
+  SYMFEED_MAX_INDEX_BYTES: positiveInt(64 * 1024 ** 2),
+  SYMFEED_READ_CHUNK_BYTES: positiveInt(256 * 1024),
+  SYMFEED_LOCATION_CACHE_SECONDS: nonNegativeInt(30),
+  SYMFEED_MISS_CACHE_SECONDS: nonNegativeInt(2),
+  SYMFEED_PUBLIC_MAX_AGE_SECONDS: nonNegativeInt(3_600),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Validates the environment once; the message names every setting that is missing or wrong. */
+export function parseSettings(env: NodeJS.ProcessEnv): Settings {
+  const result = settingsSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    const given = env[name];
+    const why = given === undefined ? 'is not set' : `is invalid (${issue.message})`;
+    return `setting ${name} ${why}`;
+  });
+  throw new SettingsError(`symfeed cannot start: ${problems.join('; ')}`);
+}
+
+let cached: Settings | undefined;
+
+export function settings(): Settings {
+  cached ??= parseSettings(process.env);
+  return cached;
+}

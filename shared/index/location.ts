@@ -1,0 +1,24 @@
+/** Where one entry's bytes lie: everything serving needs for a single ranged read. */
+export interface EntryLocation {
+  readonly packageUid: string;
+  /** Blob name inside the packages container: "{feed}/{name}". */
+  readonly blob: string;
+  /** The package blob's ETag when it was indexed; reads are conditional on it. */
+  readonly blobEtag: string;
+  readonly entry: string;
+  readonly dataOffset: number;
+  readonly compressedSize: number;
+  readonly size: number;
+  readonly method: number;
+  readonly crc32: number;
+}
+
+export type KeySource = 'explicit' | 'derived';
+
+/** One key a package contributes, as the status document lists it. */
+export interface KeyRecord {
+  readonly key: string;
+  readonly clientKey: string;
+  readonly source: KeySource;
+  readonly location: EntryLocation;
+}

@@ -1,0 +1,55 @@
+import { ContainerClient, RestError } from '@azure/storage-blob';
+import { KeyRecord } from '../index/location';
+import { PackageState, StateChange } from './states';
+
+/** The record of one package: its state, every key it contributed and where, its problems. */
+export interface StatusDocument {
+  readonly feed: string;
+  readonly packageUid: string;
+  /** Name of the package inside the feed, as uploaded. */
+  readonly name: string;
+  readonly blobEtag: string;
+  readonly size: number;
+  readonly state: PackageState;
+  readonly firstIndexedAt: string;
+  readonly history: readonly StateChange[];
+  readonly keys: readonly KeyRecord[];
+  readonly errors: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** Older transitions are dropped past this many so that a busy package's document stays small. */
+export const MAX_HISTORY = 50;
+
+function statusBlobName(feed: string, packageUid: string): string {
+  return `${feed}/${packageUid}.json`;
+}
+
+export async function readStatusDocument(
+  container: ContainerClient,
+  feed: string,
+  packageUid: string,
+): Promise<StatusDocument | undefined> {
+  try {
+    const bytes = await container
+      .getBlobClient(statusBlobName(feed, packageUid))
+      .downloadToBuffer();
+    // Only symfeed writes these documents, so their shape is trusted.
+    return JSON.parse(bytes.toString('utf8')) as StatusDocument;
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+export async function writeStatusDocument(
+  container: ContainerClient,
+  doc: StatusDocument,
+): Promise<void> {
+  const body = JSON.stringify(doc, null, 2);
+  await container
+    .getBlockBlobClient(statusBlobName(doc.feed, doc.packageUid))
+    .upload(body, Buffer.byteLength(body), {
+      blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+    });
+}

@@ -1,0 +1,23 @@
+import { settings, Settings } from './config/settings';
+import { LocationCache } from './serve/locationCache';
+import { createStorageClients, StorageClients } from './storage/clients';
+
+/** What every function handler shares within one process: settings, storage clients, caches. */
+export interface Runtime {
+  readonly settings: Settings;
+  readonly storage: StorageClients;
+  readonly locations: LocationCache;
+}
+
+let current: Runtime | undefined;
+
+export function createRuntime(config: Settings): Runtime {
+  const storage = createStorageClients(config.AzureWebJobsStorage);
+  return { settings: config, storage, locations: new LocationCache(storage, config) };
+}
+
+/** The process-wide runtime, built on first use from validated settings. */
+export function runtime(): Runtime {
+  current ??= createRuntime(settings());
+  return current;
+}

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { Readable, Transform, TransformCallback } from 'node:stream';
+import { createInflateRaw } from 'node:zlib';
+import { RestError } from '@azure/storage-blob';
+import { feedNameSchema } from '../feeds/feedName';
+import { decodeKeyFromPath } from '../keys/clientKey';
+import { EntryLocation } from '../index/location';
+import { Runtime } from '../runtime';
+import { COMPRESSION_METHODS } from '../zip/packageZip';
+import { parseRange } from './byteRange';
+
+export interface SymbolRequest {
+  readonly method: 'GET' | 'HEAD';
+  readonly feed: string;
+  /** The key exactly as it appeared in the request path, still percent-encoded. */
+  readonly rawKey: string;
+  readonly range?: string | null;
+  readonly ifNoneMatch?: string | null;
+}
+
+export interface SymbolResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: Readable | string;
+}
+
+function text(status: number, message: string, extra: Record<string, string> = {}): SymbolResponse {
+  return {
+    status,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...extra },
+    body: `${message}\n`,
+  };
+}
+
+/** Strong: the bytes of an entry in an indexed blob version never change. */
+function entityTag(location: EntryLocation): string {
+  const digest = createHash('sha256')
+    .update(`${location.blobEtag}\n${location.blob}\n${location.dataOffset}`)
+    .digest('base64url')
+    .slice(0, 22);
+  return `"${digest}"`;
+}
+
+function etagMatches(header: string, etag: string): boolean {
+  return header.trim() === '*' || header.split(',').some((tag) => tag.trim() === etag);
+}
+
+/**
+ * Inflation of hostile data must not yield more than the size the central directory promised
+ * (and that Content-Length announced), nor end short of it.
+ */
+function exactLength(expected: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      seen += chunk.length;
+      if (seen > expected)
+        callback(new Error(`entry inflates past its declared ${expected} bytes`));
+      else callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      callback(
+        seen === expected
+          ? null
+          : new Error(`entry inflated to ${seen} of its declared ${expected} bytes`),
+      );
+    },
+  });
+}
+
+function pipeWithErrors(source: Readable, ...stages: Transform[]): Readable {
+  let current = source;
+  for (const stage of stages) {
+    current.on('error', (error) => stage.destroy(error));
+    current = current.pipe(stage);
+  }
+  return current;
+}
+
+/**
+ * SSQP: resolves a key in a feed and streams the entry straight out of its package with one
+ * ranged blob read, inflating on the fly when the entry is deflated.
+ */
+export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<SymbolResponse> {
+  const check = decodeKeyFromPath(request.rawKey);
+  if (!check.ok) return text(400, `Bad symbol key: ${check.reason}.`);
+  const feedName = feedNameSchema.safeParse(request.feed);
+  if (!feedName.success) return text(404, `Feed "${request.feed}" does not exist.`);
+  try {
+    const feed = await rt.locations.feed(feedName.data);
+    if (!feed) return text(404, `Feed "${request.feed}" does not exist.`);
+    const location = await rt.locations.location(feed.name, check.key);
+    if (!location) return text(404, `No file with key "${check.key}" in feed "${feed.name}".`);
+    return await respond(rt, request, location, () =>
+      rt.locations.invalidate(feed.name, [check.key]),
+    );
+  } catch (error) {
+    if (error instanceof RestError) {
+      return text(503, 'Symbol storage is unavailable; retry shortly.', { 'Retry-After': '5' });
+    }
+    throw error;
+  }
+}
+
+async function respond(
+  rt: Runtime,
+  request: SymbolRequest,
+  location: EntryLocation,
+  forget: () => void,
+): Promise<SymbolResponse> {
+  const etag = entityTag(location);
+  const stored = location.method === COMPRESSION_METHODS.stored;
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/octet-stream',
+    ETag: etag,
+    'Cache-Control': `public, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`,
+    'Accept-Ranges': stored ? 'bytes' : 'none',
+    'X-Symfeed-Package': encodeURIComponent(location.blob),
+    'X-Symfeed-Package-Uid': location.packageUid,
+  };
+  if (request.ifNoneMatch && etagMatches(request.ifNoneMatch, etag)) {
+    return { status: 304, headers };
+  }
+  // A deflate stream cannot be entered in the middle: deflated entries always go out whole.
+  const range = stored ? parseRange(request.range, location.size) : ({ kind: 'whole' } as const);
+  if (range.kind === 'unsatisfiable') {
+    return text(416, `The range is outside the ${location.size}-byte file.`, {
+      'Content-Range': `bytes */${location.size}`,
+    });
+  }
+  const [start, end] = range.kind === 'range' ? [range.start, range.end] : [0, location.size];
+  if (range.kind === 'range')
+    headers['Content-Range'] = `bytes ${start}-${end - 1}/${location.size}`;
+  headers['Content-Length'] = String(end - start);
+  const status = range.kind === 'range' ? 206 : 200;
+  if (request.method === 'HEAD') return { status, headers };
+  if (location.size === 0) return { status, headers, body: '' };
+
+  const blob = rt.storage.packagesContainer.getBlobClient(location.blob);
+  const [readFrom, readLength] = stored
+    ? [location.dataOffset + start, end - start]
+    : [location.dataOffset, location.compressedSize];
+  let body: Readable;
+  try {
+    const download = await blob.download(readFrom, readLength, {
+      conditions: { ifMatch: location.blobEtag },
+    });
+    body = download.readableStreamBody as Readable;
+  } catch (error) {
+    if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404)) {
+      forget();
+      return text(
+        503,
+        'The package holding this file changed and is being re-indexed; retry shortly.',
+        {
+          'Retry-After': '2',
+        },
+      );
+    }
+    throw error;
+  }
+  if (stored) return { status, headers, body };
+  return {
+    status,
+    headers,
+    body: pipeWithErrors(body, createInflateRaw(), exactLength(location.size)),
+  };
+}

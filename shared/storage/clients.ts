@@ -1,0 +1,62 @@
+import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { TableClient } from '@azure/data-tables';
+import { QueueServiceClient } from '@azure/storage-queue';
+
+export const CONTAINERS = { packages: 'packages', status: 'status', catalog: 'catalog' } as const;
+export const TABLES = { feeds: 'feeds', packages: 'packages', symbolKeys: 'symbolkeys' } as const;
+export const QUEUES = { deletes: 'deletes' } as const;
+
+/** One set of storage clients per process: the SDK clients pool their connections. */
+export interface StorageClients {
+  readonly blobs: BlobServiceClient;
+  readonly queues: QueueServiceClient;
+  readonly packagesContainer: ContainerClient;
+  readonly statusContainer: ContainerClient;
+  readonly feedsTable: TableClient;
+  readonly packagesTable: TableClient;
+  readonly symbolKeysTable: TableClient;
+}
+
+export function createStorageClients(connectionString: string): StorageClients {
+  const blobs = BlobServiceClient.fromConnectionString(connectionString);
+  const queues = QueueServiceClient.fromConnectionString(connectionString);
+  // Azurite speaks plain HTTP; the table SDK refuses that unless told.
+  const table = (name: string) =>
+    TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true });
+  return {
+    blobs,
+    queues,
+    packagesContainer: blobs.getContainerClient(CONTAINERS.packages),
+    statusContainer: blobs.getContainerClient(CONTAINERS.status),
+    feedsTable: table(TABLES.feeds),
+    packagesTable: table(TABLES.packages),
+    symbolKeysTable: table(TABLES.symbolKeys),
+  };
+}
+
+/** Creates every container, table and queue symfeed uses; safe to run any number of times. */
+export async function ensureStorage(clients: StorageClients): Promise<void> {
+  await Promise.all([
+    ...Object.values(CONTAINERS).map((name) =>
+      clients.blobs.getContainerClient(name).createIfNotExists(),
+    ),
+    clients.feedsTable.createTable(),
+    clients.packagesTable.createTable(),
+    clients.symbolKeysTable.createTable(),
+    ...Object.values(QUEUES).flatMap((name) => [
+      clients.queues.getQueueClient(name).createIfNotExists(),
+      clients.queues.getQueueClient(`${name}-poison`).createIfNotExists(),
+    ]),
+  ]);
+}
+
+/** True when the blob service answers; used by the health endpoint. */
+export async function storageReachable(clients: StorageClients): Promise<boolean> {
+  try {
+    // The SDK would retry an unreachable endpoint for a minute; a health probe wants an answer now.
+    await clients.packagesContainer.getProperties({ abortSignal: AbortSignal.timeout(2_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}

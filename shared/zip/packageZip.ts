@@ -1,0 +1,185 @@
+import { Readable } from 'node:stream';
+import yauzl from 'yauzl';
+import { RangeReadError } from './blobRangeReader';
+
+export interface ZipLimits {
+  maxEntries: number;
+  maxEntryBytes: number;
+  maxCompressionRatio: number;
+}
+
+export const COMPRESSION_METHODS = { stored: 0, deflate: 8 } as const;
+export type CompressionMethod = (typeof COMPRESSION_METHODS)[keyof typeof COMPRESSION_METHODS];
+
+/** What the central directory says about one entry. Names are data, never paths on disk. */
+export interface ZipEntryInfo {
+  readonly name: string;
+  readonly method: number;
+  readonly encrypted: boolean;
+  readonly compressedSize: number;
+  readonly size: number;
+  readonly crc32: number;
+  readonly localHeaderOffset: number;
+}
+
+/** The package as a whole cannot be read; nothing of it may be served. */
+export class DamagedZipError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DamagedZipError';
+  }
+}
+
+/** Entries smaller than this are exempt from the ratio limit: tiny files compress absurdly well. */
+const RATIO_FLOOR_BYTES = 1024 * 1024;
+
+/** Why an entry cannot be served, or undefined when it can. */
+export function entryProblem(entry: ZipEntryInfo, limits: ZipLimits): string | undefined {
+  if (entry.encrypted) return `entry "${entry.name}" is encrypted`;
+  if (entry.method !== COMPRESSION_METHODS.stored && entry.method !== COMPRESSION_METHODS.deflate) {
+    return `entry "${entry.name}" uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`;
+  }
+  if (entry.size > limits.maxEntryBytes) {
+    return `entry "${entry.name}" is ${entry.size} bytes, over the limit of ${limits.maxEntryBytes}`;
+  }
+  if (
+    entry.size > RATIO_FLOOR_BYTES &&
+    entry.size > entry.compressedSize * limits.maxCompressionRatio
+  ) {
+    return `entry "${entry.name}" expands ${entry.compressedSize} bytes into ${entry.size}, over the compression ratio limit of ${limits.maxCompressionRatio}`;
+  }
+  return undefined;
+}
+
+function isDirectory(name: string): boolean {
+  return name.endsWith('/');
+}
+
+/**
+ * Entries must lie one after another inside the blob. Overlapping entries are the trick behind
+ * the worst zip bombs and never occur in a package written by a real tool.
+ */
+function checkLayout(
+  entries: readonly ZipEntryInfo[],
+  raw: ReadonlyMap<ZipEntryInfo, number>,
+  size: number,
+) {
+  const byOffset = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  let previous: { entry: ZipEntryInfo; end: number } | undefined;
+  for (const entry of byOffset) {
+    // 30 bytes of local header and the name: the least an entry can occupy before its data.
+    const end = entry.localHeaderOffset + 30 + (raw.get(entry) ?? 0) + entry.compressedSize;
+    if (end > size) {
+      throw new DamagedZipError(
+        `entry "${entry.name}" claims bytes ${entry.localHeaderOffset}-${end}, beyond the end of the ${size}-byte package`,
+      );
+    }
+    if (previous && entry.localHeaderOffset < previous.end) {
+      throw new DamagedZipError(`entries "${previous.entry.name}" and "${entry.name}" overlap`);
+    }
+    previous = { entry, end };
+  }
+}
+
+/** An opened package: its file entries and the two reads the indexer needs. */
+export class PackageZip {
+  private constructor(
+    private readonly zipfile: yauzl.ZipFile,
+    private readonly raw: ReadonlyMap<ZipEntryInfo, yauzl.Entry>,
+    readonly entries: readonly ZipEntryInfo[],
+  ) {}
+
+  static async open(
+    reader: yauzl.RandomAccessReader,
+    size: number,
+    limits: ZipLimits,
+  ): Promise<PackageZip> {
+    let zipfile: yauzl.ZipFile;
+    try {
+      zipfile = await yauzl.fromRandomAccessReaderPromise(reader, size, {
+        lazyEntries: true,
+        autoClose: false,
+        // Names are decoded below without yauzl's path checks: a name like "../x" is data here.
+        decodeStrings: false,
+        validateEntrySizes: true,
+      });
+    } catch (error) {
+      if (error instanceof RangeReadError) throw error;
+      throw new DamagedZipError(`not a readable zip: ${(error as Error).message}`);
+    }
+    if (zipfile.entryCount > limits.maxEntries) {
+      zipfile.close();
+      throw new DamagedZipError(
+        `the package has ${zipfile.entryCount} entries, over the limit of ${limits.maxEntries}`,
+      );
+    }
+    const raw = new Map<ZipEntryInfo, yauzl.Entry>();
+    const nameLengths = new Map<ZipEntryInfo, number>();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        zipfile.on('error', reject);
+        zipfile.on('end', resolve);
+        zipfile.on('entry', (entry: yauzl.Entry) => {
+          const info: ZipEntryInfo = {
+            name: yauzl.getFileNameLowLevel(
+              entry.generalPurposeBitFlag,
+              entry.fileNameRaw,
+              entry.extraFields,
+              false,
+            ),
+            method: entry.compressionMethod,
+            encrypted: entry.isEncrypted(),
+            compressedSize: entry.compressedSize,
+            size: entry.uncompressedSize,
+            crc32: entry.crc32,
+            localHeaderOffset: entry.relativeOffsetOfLocalHeader,
+          };
+          raw.set(info, entry);
+          nameLengths.set(info, entry.fileNameLength);
+          zipfile.readEntry();
+        });
+        zipfile.readEntry();
+      });
+    } catch (error) {
+      zipfile.close();
+      if (error instanceof RangeReadError) throw error;
+      throw new DamagedZipError(`the central directory is damaged: ${(error as Error).message}`);
+    }
+    const all = [...raw.keys()];
+    checkLayout(all, nameLengths, size);
+    return new PackageZip(
+      zipfile,
+      raw,
+      all.filter((entry) => !isDirectory(entry.name)),
+    );
+  }
+
+  /** Where the entry's data starts: read from its local header, once, at index time. */
+  async dataOffset(entry: ZipEntryInfo): Promise<number> {
+    const header = await this.zipfile.readLocalFileHeaderPromise(this.yauzlEntry(entry), {
+      minimal: true,
+    });
+    return header.fileDataStart;
+  }
+
+  /** Reads a small entry whole (symbol_index.json), refusing anything over maxBytes. */
+  async readSmallEntry(entry: ZipEntryInfo, maxBytes: number): Promise<Buffer> {
+    if (entry.size > maxBytes) {
+      throw new Error(`"${entry.name}" is ${entry.size} bytes, over the limit of ${maxBytes}`);
+    }
+    const stream: Readable = await this.zipfile.openReadStreamPromise(this.yauzlEntry(entry));
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  close(): void {
+    this.zipfile.close();
+  }
+
+  private yauzlEntry(entry: ZipEntryInfo): yauzl.Entry {
+    const found = this.raw.get(entry);
+    if (!found) throw new Error(`"${entry.name}" is not an entry of this package`);
+    return found;
+  }
+}
