@@ -1,0 +1,56 @@
+import { Readable } from 'node:stream';
+import yazl from 'yazl';
+
+export interface ZipInput {
+  name: string;
+  data: Buffer | string;
+  compress?: boolean;
+  /** Written from a stream of unknown length, so yazl puts sizes and CRC in a data descriptor. */
+  streamed?: boolean;
+}
+
+export interface ZipOptions {
+  forceZip64?: boolean;
+  comment?: string;
+}
+
+/** Builds a zip in memory with yazl, an independent writer. */
+export function makeZip(entries: readonly ZipInput[], options: ZipOptions = {}): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const entry of entries) {
+    const data = typeof entry.data === 'string' ? Buffer.from(entry.data) : entry.data;
+    const entryOptions = {
+      compress: entry.compress ?? true,
+      forceZip64Format: options.forceZip64 ?? false,
+    };
+    if (entry.streamed) zip.addReadStream(Readable.from([data]), entry.name, entryOptions);
+    else zip.addBuffer(data, entry.name, entryOptions);
+  }
+  zip.end({ forceZip64Format: options.forceZip64 ?? false, comment: options.comment ?? '' });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    zip.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on('error', reject);
+  });
+}
+
+export function symbolIndex(mappings: readonly { clientKey: string; blobPath: string }[]): string {
+  return JSON.stringify(mappings);
+}
+
+/**
+ * Renames entries in finished zip bytes, in local and central headers alike. yazl refuses names
+ * like "../x" (rightly, for a writer); hostile packages have them, so tests write a placeholder
+ * of the same length and patch it.
+ */
+export function renameEntries(bytes: Buffer, renames: Record<string, string>): Buffer {
+  const out = Buffer.from(bytes);
+  for (const [from, to] of Object.entries(renames)) {
+    const a = Buffer.from(from);
+    const b = Buffer.from(to);
+    if (a.length !== b.length) throw new Error(`"${from}" and "${to}" differ in length`);
+    for (let at = out.indexOf(a); at >= 0; at = out.indexOf(a, at + 1)) b.copy(out, at);
+  }
+  return out;
+}
