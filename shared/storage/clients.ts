@@ -17,12 +17,27 @@ export interface StorageClients {
   readonly symbolKeysTable: TableClient;
 }
 
+/**
+ * The SDKs' default retries take over a minute to give up on an unreachable account; a debugger
+ * waiting on a symbol would rather get a 503 in seconds and ask again.
+ */
+const RETRIES = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 };
+
 export function createStorageClients(connectionString: string): StorageClients {
-  const blobs = BlobServiceClient.fromConnectionString(connectionString);
-  const queues = QueueServiceClient.fromConnectionString(connectionString);
+  // No per-try timeout: a download of a 2 GB entry is one long try.
+  const retryOptions = {
+    maxTries: RETRIES.maxRetries + 1,
+    retryDelayInMs: RETRIES.retryDelayInMs,
+    maxRetryDelayInMs: RETRIES.maxRetryDelayInMs,
+  };
+  const blobs = BlobServiceClient.fromConnectionString(connectionString, { retryOptions });
+  const queues = QueueServiceClient.fromConnectionString(connectionString, { retryOptions });
   // Azurite speaks plain HTTP; the table SDK refuses that unless told.
   const table = (name: string) =>
-    TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: true });
+    TableClient.fromConnectionString(connectionString, name, {
+      allowInsecureConnection: true,
+      retryOptions: RETRIES,
+    });
   return {
     blobs,
     queues,

@@ -1,0 +1,245 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { StatusDocument } from '../../shared/packages/statusDocument';
+import { makeZip, renameEntries, symbolIndex } from '../support/zips';
+import { startStack, Stack } from '../support/stack';
+
+/**
+ * Every kind of bad package gets a clear reason in its status document, costs no other package
+ * anything, and never crashes or hangs the indexer.
+ */
+let stack: Stack;
+const good = Buffer.from('a good file that must stay served\n');
+
+beforeAll(async () => {
+  stack = await startStack({
+    SYMFEED_MAX_ENTRIES: '50',
+    SYMFEED_MAX_ENTRY_BYTES: String(4 * 1024 * 1024),
+    SYMFEED_MAX_COMPRESSION_RATIO: '100',
+  });
+  await stack.upload(
+    'good.zip',
+    await makeZip([
+      { name: 'symbol_index.json', data: symbolIndex([{ clientKey: 'good/1/good', blobPath: 'good.txt' }]) },
+      { name: 'good.txt', data: good },
+    ]),
+  );
+  expect((await stack.indexed('good.zip')).state).toBe('succeeded');
+});
+
+afterAll(async () => {
+  // The package uploaded first is still served after all the bad ones, and nothing failed hard.
+  const response = await fetch(`${stack.symbols}/good/1/good`);
+  expect(Buffer.from(await response.arrayBuffer())).toEqual(good);
+  expect(stack.logs.filter((line) => /attempt \d+ failed/.test(line))).toEqual([]);
+  await stack.stop();
+});
+
+async function index(name: string, bytes: Buffer): Promise<StatusDocument> {
+  await stack.upload(name, bytes);
+  return stack.indexed(name);
+}
+
+async function status(key: string): Promise<number> {
+  return (await fetch(`${stack.symbols}/${key}`)).status;
+}
+
+const withIndex = (mappings: { clientKey: string; blobPath: string }[], files: Record<string, Buffer | string>) =>
+  makeZip([
+    { name: 'symbol_index.json', data: symbolIndex(mappings) },
+    ...Object.entries(files).map(([name, data]) => ({ name, data })),
+  ]);
+
+describe('packages that are not readable zips are damaged', () => {
+  it('not a zip', async () => {
+    const doc = await index('not-a-zip.zip', Buffer.from('PK? no, just text pretending to be a package'));
+    expect(doc.state).toBe('damaged');
+    expect(doc.errors[0]).toMatch(/^not a readable zip: /);
+    expect(doc.history.map((h) => h.state)).toEqual(['indexing', 'damaged']);
+  });
+
+  it('an empty blob', async () => {
+    const doc = await index('zero-bytes.zip', Buffer.alloc(0));
+    expect(doc.state).toBe('damaged');
+    expect(doc.errors[0]).toMatch(/not a readable zip/);
+  });
+
+  it('a truncated zip', async () => {
+    const bytes = await withIndex([{ clientKey: 'trunc', blobPath: 'a.txt' }], { 'a.txt': randomBytes(10_000) });
+    const doc = await index('truncated.zip', bytes.subarray(0, bytes.length - 40));
+    expect(doc.state).toBe('damaged');
+    expect(doc.errors[0]).toMatch(/not a readable zip|central directory is damaged/);
+    expect(await status('trunc')).toBe(404);
+  });
+
+  it('a central directory pointing outside the blob', async () => {
+    const bytes = Buffer.from(await withIndex([{ clientKey: 'outside', blobPath: 'a.txt' }], { 'a.txt': 'a' }));
+    const lastCentral = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    bytes.writeUInt32LE(0x7fff_0000, lastCentral + 42);
+    const doc = await index('outside.zip', bytes);
+    expect(doc.state).toBe('damaged');
+    expect(doc.errors[0]).toMatch(/beyond the end of the \d+-byte package/);
+    expect(await status('outside')).toBe(404);
+  });
+
+  it('overlapping entries', async () => {
+    const bytes = Buffer.from(
+      await withIndex([{ clientKey: 'overlap', blobPath: 'b.txt' }], { 'a.txt': randomBytes(1000), 'b.txt': 'b' }),
+    );
+    const lastCentral = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    bytes.writeUInt32LE(0, lastCentral + 42); // b.txt claims to start where symbol_index.json does
+    const doc = await index('overlap.zip', bytes);
+    expect(doc.state).toBe('damaged');
+    expect(doc.errors[0]).toMatch(/overlap/);
+    expect(await status('overlap')).toBe(404);
+  });
+
+  it('more entries than SYMFEED_MAX_ENTRIES', async () => {
+    const files = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`f${i}.txt`, `${i}`]));
+    const doc = await index('too-many.zip', await withIndex([{ clientKey: 'many', blobPath: 'f1.txt' }], files));
+    expect(doc.state).toBe('damaged');
+    expect(doc.errors).toEqual(['the package has 61 entries, over the limit of 50']);
+  });
+});
+
+describe('a bad symbol_index.json damages the whole package', () => {
+  const cases: [string, string, RegExp][] = [
+    ['not JSON', '{"clientKey": ', /symbol_index.json is not valid JSON/],
+    ['not an array', '{"clientKey":"k","blobPath":"a.txt"}', /must be an array/],
+    ['wrong-typed fields', '[{"clientKey":"k","blobPath":7}]', /element 0.blobPath/],
+    [
+      'one key twice',
+      '[{"clientKey":"dup-ok","blobPath":"a.txt"},{"clientKey":"twice","blobPath":"a.txt"},{"clientKey":"TWICE","blobPath":"b.txt"}]',
+      /maps the key "TWICE" more than once/,
+    ],
+  ];
+  it.each(cases)('%s', async (label, indexText, reason) => {
+    const bytes = await makeZip([
+      { name: 'symbol_index.json', data: indexText },
+      { name: 'a.txt', data: 'a' },
+      { name: 'b.txt', data: 'b' },
+    ]);
+    const doc = await index(`bad-index-${label.replace(/\W+/g, '-')}.zip`, bytes);
+    expect(doc.state).toBe('damaged');
+    expect(doc.errors).toHaveLength(1);
+    expect(doc.errors[0]).toMatch(reason);
+    expect(doc.keys).toEqual([]);
+    expect(await status('dup-ok')).toBe(404);
+    expect(await status('twice')).toBe(404);
+  });
+});
+
+describe('a bad entry skips its keys and leaves the package partial', () => {
+  it('a blobPath that does not exist', async () => {
+    const doc = await index(
+      'missing-blob.zip',
+      await withIndex(
+        [
+          { clientKey: 'present', blobPath: 'here.txt' },
+          { clientKey: 'absent', blobPath: 'not/here.txt' },
+          { clientKey: 'a-folder', blobPath: 'dir/' },
+        ],
+        { 'here.txt': 'here', 'dir/inner.txt': 'inner' },
+      ),
+    );
+    expect(doc.state).toBe('partial');
+    expect(doc.errors).toEqual([
+      'key "absent" is skipped: its blobPath "not/here.txt" is not a file in the package',
+      'key "a-folder" is skipped: its blobPath "dir/" is not a file in the package',
+    ]);
+    expect(await status('present')).toBe(200);
+    expect(await status('absent')).toBe(404);
+  });
+
+  it('a key no client can ask for', async () => {
+    const doc = await index(
+      'bad-key.zip',
+      await withIndex(
+        [
+          { clientKey: 'bad\\key', blobPath: 'a.txt' },
+          { clientKey: 'fine-key', blobPath: 'a.txt' },
+        ],
+        { 'a.txt': 'a' },
+      ),
+    );
+    expect(doc.state).toBe('partial');
+    expect(doc.errors).toEqual(['key "bad\\key" is skipped: the key contains a backslash']);
+    expect(await status('fine-key')).toBe(200);
+  });
+
+  const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/zips', name));
+
+  it('an encrypted entry (Info-ZIP zip -P)', async () => {
+    const doc = await index('encrypted.zip', fixture('encrypted.zip'));
+    expect(doc.state).toBe('partial');
+    expect(doc.errors).toEqual(['key "secret.pdb/1/secret.pdb" is skipped: entry "secret.pdb" is encrypted']);
+    expect(await status('secret.pdb/1/secret.pdb')).toBe(404);
+  });
+
+  it('an unsupported compression method (Info-ZIP zip -Z bzip2)', async () => {
+    const doc = await index('bzip2.zip', fixture('bzip2.zip'));
+    expect(doc.state).toBe('partial');
+    expect(doc.errors[0]).toMatch(/entry "data.pdb" uses compression method 12/);
+  });
+
+  it('an entry over SYMFEED_MAX_ENTRY_BYTES', async () => {
+    const doc = await index(
+      'too-big.zip',
+      await makeZip([
+        { name: 'symbol_index.json', data: symbolIndex([{ clientKey: 'big', blobPath: 'big.bin' }]) },
+        { name: 'big.bin', data: randomBytes(5 * 1024 * 1024), compress: false },
+      ]),
+    );
+    expect(doc.state).toBe('partial');
+    expect(doc.errors).toEqual([
+      `key "big" is skipped: entry "big.bin" is ${5 * 1024 * 1024} bytes, over the limit of ${4 * 1024 * 1024}`,
+    ]);
+  });
+
+  it('a zip bomb entry over SYMFEED_MAX_COMPRESSION_RATIO', async () => {
+    const doc = await index(
+      'bomb.zip',
+      await withIndex([{ clientKey: 'bomb', blobPath: 'zeros.bin' }], { 'zeros.bin': Buffer.alloc(3 * 1024 * 1024) }),
+    );
+    expect(doc.state).toBe('partial');
+    expect(doc.errors[0]).toMatch(/entry "zeros.bin" expands \d+ bytes into 3145728, over the compression ratio limit of 100/);
+    expect(await status('bomb')).toBe(404);
+  });
+});
+
+describe('names are data, never paths', () => {
+  it('serves entries named ../x, /x and x\\y by their exact mapping, from inside the zip', async () => {
+    const bytes = renameEntries(
+      await withIndex(
+        [
+          { clientKey: 'dotdot', blobPath: '../../etc/passwd' },
+          { clientKey: 'rooted', blobPath: '/etc/hostname' },
+          { clientKey: 'backslashed', blobPath: 'win/style.pdb' },
+        ],
+        { 'up/up/etc/passwd': 'not the real passwd', 'xetc/hostname': 'not the host', 'win_style.pdb': 'pdb' },
+      ),
+      // The index text is stored deflated, so only the entry names are rewritten here.
+      { 'up/up/etc/passwd': '../../etc/passwd', 'xetc/hostname': '/etc/hostname', 'win_style.pdb': 'win\\style.pdb' },
+    );
+    const doc = await index('hostile-names.zip', bytes);
+    expect(doc.state).toBe('succeeded');
+    expect(await (await fetch(`${stack.symbols}/dotdot`)).text()).toBe('not the real passwd');
+    expect(await (await fetch(`${stack.symbols}/rooted`)).text()).toBe('not the host');
+    expect(await (await fetch(`${stack.symbols}/backslashed`)).text()).toBe('pdb');
+  });
+});
+
+describe('packages with nothing to offer succeed with a warning', () => {
+  it('an empty zip', async () => {
+    const doc = await index('empty.zip', await makeZip([]));
+    expect(doc.state).toBe('succeeded');
+    expect(doc.warnings).toEqual(['the package holds no files, so it offers no keys']);
+  });
+
+  it('a zip without symbol_index.json', async () => {
+    const doc = await index('no-index.zip', await makeZip([{ name: 'lib/foo.dll', data: 'MZ' }]));
+    expect(doc.state).toBe('succeeded');
+    expect(doc.warnings).toEqual(['the package has no symbol_index.json at its root, so it maps no explicit keys']);
+  });
+});
