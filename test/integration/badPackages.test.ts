@@ -21,7 +21,10 @@ beforeAll(async () => {
   await stack.upload(
     'good.zip',
     await makeZip([
-      { name: 'symbol_index.json', data: symbolIndex([{ clientKey: 'good/1/good', blobPath: 'good.txt' }]) },
+      {
+        name: 'symbol_index.json',
+        data: symbolIndex([{ clientKey: 'good/1/good', blobPath: 'good.txt' }]),
+      },
       { name: 'good.txt', data: good },
     ]),
   );
@@ -45,7 +48,10 @@ async function status(key: string): Promise<number> {
   return (await fetch(`${stack.symbols}/${key}`)).status;
 }
 
-const withIndex = (mappings: { clientKey: string; blobPath: string }[], files: Record<string, Buffer | string>) =>
+const withIndex = (
+  mappings: { clientKey: string; blobPath: string }[],
+  files: Record<string, Buffer | string>,
+) =>
   makeZip([
     { name: 'symbol_index.json', data: symbolIndex(mappings) },
     ...Object.entries(files).map(([name, data]) => ({ name, data })),
@@ -53,7 +59,10 @@ const withIndex = (mappings: { clientKey: string; blobPath: string }[], files: R
 
 describe('packages that are not readable zips are damaged', () => {
   it('not a zip', async () => {
-    const doc = await index('not-a-zip.zip', Buffer.from('PK? no, just text pretending to be a package'));
+    const doc = await index(
+      'not-a-zip.zip',
+      Buffer.from('PK? no, just text pretending to be a package'),
+    );
     expect(doc.state).toBe('damaged');
     expect(doc.errors[0]).toMatch(/^not a readable zip: /);
     expect(doc.history.map((h) => h.state)).toEqual(['indexing', 'damaged']);
@@ -66,7 +75,9 @@ describe('packages that are not readable zips are damaged', () => {
   });
 
   it('a truncated zip', async () => {
-    const bytes = await withIndex([{ clientKey: 'trunc', blobPath: 'a.txt' }], { 'a.txt': randomBytes(10_000) });
+    const bytes = await withIndex([{ clientKey: 'trunc', blobPath: 'a.txt' }], {
+      'a.txt': randomBytes(10_000),
+    });
     const doc = await index('truncated.zip', bytes.subarray(0, bytes.length - 40));
     expect(doc.state).toBe('damaged');
     expect(doc.errors[0]).toMatch(/not a readable zip|central directory is damaged/);
@@ -74,7 +85,9 @@ describe('packages that are not readable zips are damaged', () => {
   });
 
   it('a central directory pointing outside the blob', async () => {
-    const bytes = Buffer.from(await withIndex([{ clientKey: 'outside', blobPath: 'a.txt' }], { 'a.txt': 'a' }));
+    const bytes = Buffer.from(
+      await withIndex([{ clientKey: 'outside', blobPath: 'a.txt' }], { 'a.txt': 'a' }),
+    );
     const lastCentral = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     bytes.writeUInt32LE(0x7fff_0000, lastCentral + 42);
     const doc = await index('outside.zip', bytes);
@@ -85,7 +98,10 @@ describe('packages that are not readable zips are damaged', () => {
 
   it('overlapping entries', async () => {
     const bytes = Buffer.from(
-      await withIndex([{ clientKey: 'overlap', blobPath: 'b.txt' }], { 'a.txt': randomBytes(1000), 'b.txt': 'b' }),
+      await withIndex([{ clientKey: 'overlap', blobPath: 'b.txt' }], {
+        'a.txt': randomBytes(1000),
+        'b.txt': 'b',
+      }),
     );
     const lastCentral = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
     bytes.writeUInt32LE(0, lastCentral + 42); // b.txt claims to start where symbol_index.json does
@@ -97,7 +113,10 @@ describe('packages that are not readable zips are damaged', () => {
 
   it('more entries than SYMFEED_MAX_ENTRIES', async () => {
     const files = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`f${i}.txt`, `${i}`]));
-    const doc = await index('too-many.zip', await withIndex([{ clientKey: 'many', blobPath: 'f1.txt' }], files));
+    const doc = await index(
+      'too-many.zip',
+      await withIndex([{ clientKey: 'many', blobPath: 'f1.txt' }], files),
+    );
     expect(doc.state).toBe('damaged');
     expect(doc.errors).toEqual(['the package has 61 entries, over the limit of 50']);
   });
@@ -173,7 +192,9 @@ describe('a bad entry skips its keys and leaves the package partial', () => {
   it('an encrypted entry (Info-ZIP zip -P)', async () => {
     const doc = await index('encrypted.zip', fixture('encrypted.zip'));
     expect(doc.state).toBe('partial');
-    expect(doc.errors).toEqual(['key "secret.pdb/1/secret.pdb" is skipped: entry "secret.pdb" is encrypted']);
+    expect(doc.errors).toEqual([
+      'key "secret.pdb/1/secret.pdb" is skipped: entry "secret.pdb" is encrypted',
+    ]);
     expect(await status('secret.pdb/1/secret.pdb')).toBe(404);
   });
 
@@ -187,7 +208,10 @@ describe('a bad entry skips its keys and leaves the package partial', () => {
     const doc = await index(
       'too-big.zip',
       await makeZip([
-        { name: 'symbol_index.json', data: symbolIndex([{ clientKey: 'big', blobPath: 'big.bin' }]) },
+        {
+          name: 'symbol_index.json',
+          data: symbolIndex([{ clientKey: 'big', blobPath: 'big.bin' }]),
+        },
         { name: 'big.bin', data: randomBytes(5 * 1024 * 1024), compress: false },
       ]),
     );
@@ -200,10 +224,14 @@ describe('a bad entry skips its keys and leaves the package partial', () => {
   it('a zip bomb entry over SYMFEED_MAX_COMPRESSION_RATIO', async () => {
     const doc = await index(
       'bomb.zip',
-      await withIndex([{ clientKey: 'bomb', blobPath: 'zeros.bin' }], { 'zeros.bin': Buffer.alloc(3 * 1024 * 1024) }),
+      await withIndex([{ clientKey: 'bomb', blobPath: 'zeros.bin' }], {
+        'zeros.bin': Buffer.alloc(3 * 1024 * 1024),
+      }),
     );
     expect(doc.state).toBe('partial');
-    expect(doc.errors[0]).toMatch(/entry "zeros.bin" expands \d+ bytes into 3145728, over the compression ratio limit of 100/);
+    expect(doc.errors[0]).toMatch(
+      /entry "zeros.bin" expands \d+ bytes into 3145728, over the compression ratio limit of 100/,
+    );
     expect(await status('bomb')).toBe(404);
   });
 });
@@ -217,10 +245,18 @@ describe('names are data, never paths', () => {
           { clientKey: 'rooted', blobPath: '/etc/hostname' },
           { clientKey: 'backslashed', blobPath: 'win/style.pdb' },
         ],
-        { 'up/up/etc/passwd': 'not the real passwd', 'xetc/hostname': 'not the host', 'win_style.pdb': 'pdb' },
+        {
+          'up/up/etc/passwd': 'not the real passwd',
+          'xetc/hostname': 'not the host',
+          'win_style.pdb': 'pdb',
+        },
       ),
       // The index text is stored deflated, so only the entry names are rewritten here.
-      { 'up/up/etc/passwd': '../../etc/passwd', 'xetc/hostname': '/etc/hostname', 'win_style.pdb': 'win\\style.pdb' },
+      {
+        'up/up/etc/passwd': '../../etc/passwd',
+        'xetc/hostname': '/etc/hostname',
+        'win_style.pdb': 'win\\style.pdb',
+      },
     );
     const doc = await index('hostile-names.zip', bytes);
     expect(doc.state).toBe('succeeded');
@@ -240,6 +276,8 @@ describe('packages with nothing to offer succeed with a warning', () => {
   it('a zip without symbol_index.json', async () => {
     const doc = await index('no-index.zip', await makeZip([{ name: 'lib/foo.dll', data: 'MZ' }]));
     expect(doc.state).toBe('succeeded');
-    expect(doc.warnings).toEqual(['the package has no symbol_index.json at its root, so it maps no explicit keys']);
+    expect(doc.warnings).toEqual([
+      'the package has no symbol_index.json at its root, so it maps no explicit keys',
+    ]);
   });
 });

@@ -35,17 +35,20 @@ const url = (key: string) => `${stack.symbols}/${key}`;
 const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
 
 describe('serving the spec example package', () => {
-  it.each(specIndex.map((m) => [m.clientKey, m.blobPath]))('serves %s byte for byte', async (key, blobPath) => {
-    const expected = files[blobPath]!;
-    for (const variant of [key, key.toLowerCase(), key.toUpperCase()]) {
-      const response = await fetch(url(encodeKey(variant)));
-      expect(response.status).toBe(200);
-      expect(response.headers.get('content-type')).toBe('application/octet-stream');
-      expect(response.headers.get('content-length')).toBe(String(expected.length));
-      expect(response.headers.get('x-symfeed-package')).toBe('default%2Fspec-example.zip');
-      expect(Buffer.from(await response.arrayBuffer())).toEqual(expected);
-    }
-  });
+  it.each(specIndex.map((m) => [m.clientKey, m.blobPath]))(
+    'serves %s byte for byte',
+    async (key, blobPath) => {
+      const expected = files[blobPath]!;
+      for (const variant of [key, key.toLowerCase(), key.toUpperCase()]) {
+        const response = await fetch(url(encodeKey(variant)));
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('application/octet-stream');
+        expect(response.headers.get('content-length')).toBe(String(expected.length));
+        expect(response.headers.get('x-symfeed-package')).toBe('default%2Fspec-example.zip');
+        expect(Buffer.from(await response.arrayBuffer())).toEqual(expected);
+      }
+    },
+  );
 
   it('answers HEAD with the length and no body', async () => {
     const response = await fetch(url('12387532'), { method: 'HEAD' });
@@ -64,7 +67,9 @@ describe('serving the spec example package', () => {
     const etag = first.headers.get('etag');
     expect(etag).toMatch(/^"[^"]+"$/);
     expect(first.headers.get('cache-control')).toBe('public, max-age=3600');
-    const again = await fetch(url('312%26312-123*%26%5Endw'), { headers: { 'If-None-Match': etag! } });
+    const again = await fetch(url('312%26312-123*%26%5Endw'), {
+      headers: { 'If-None-Match': etag! },
+    });
     expect(again.status).toBe(304);
   });
 
@@ -90,14 +95,16 @@ describe('serving the spec example package', () => {
 });
 
 describe('misses and bad requests', () => {
-  it.each(['index2.txt', 'foo.pd_/497b72f6390a44fc878e5a2d63b6cc4b1/foo.pd_', 'file.ptr', 'foo.pdb/abc/foo.pdb'])(
-    'answers the SymSrv probe %s with 404',
-    async (key) => {
-      const response = await fetch(url(key));
-      expect(response.status).toBe(404);
-      expect(await response.text()).toMatch(/No file with key/);
-    },
-  );
+  it.each([
+    'index2.txt',
+    'foo.pd_/497b72f6390a44fc878e5a2d63b6cc4b1/foo.pd_',
+    'file.ptr',
+    'foo.pdb/abc/foo.pdb',
+  ])('answers the SymSrv probe %s with 404', async (key) => {
+    const response = await fetch(url(key));
+    expect(response.status).toBe(404);
+    expect(await response.text()).toMatch(/No file with key/);
+  });
 
   it.each([
     ['with a backslash', 'a%5Cb', /backslash/],

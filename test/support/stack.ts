@@ -67,11 +67,15 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       while (Date.now() < deadline) {
         await host.scanOnce();
         const doc = await readStatusDocument(rt.storage.statusContainer, feed, uid);
-        const blob = await rt.storage.packagesContainer.getBlobClient(`${feed}/${name}`).getProperties();
+        const blob = await rt.storage.packagesContainer
+          .getBlobClient(`${feed}/${name}`)
+          .getProperties();
         if (doc && INDEXED_STATES.has(doc.state) && doc.blobEtag === blob.etag) return doc;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      throw new Error(`package ${feed}/${name} was not indexed within 60 s; host log:\n${logs.join('\n')}`);
+      throw new Error(
+        `package ${feed}/${name} was not indexed within 60 s; host log:\n${logs.join('\n')}`,
+      );
     },
     async stop() {
       await host.close();

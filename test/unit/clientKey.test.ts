@@ -1,8 +1,16 @@
-import { decodeKeyFromPath, keyDigest, MAX_KEY_LENGTH, normaliseClientKey } from '../../shared/keys/clientKey';
+import {
+  decodeKeyFromPath,
+  keyDigest,
+  MAX_KEY_LENGTH,
+  normaliseClientKey,
+} from '../../shared/keys/clientKey';
 
 describe('normaliseClientKey', () => {
   it.each([
-    ['foo.pdb/497B72F6390A44FC878E5A2D63B6CC4B1/foo.pdb', 'foo.pdb/497b72f6390a44fc878e5a2d63b6cc4b1/foo.pdb'],
+    [
+      'foo.pdb/497B72F6390A44FC878E5A2D63B6CC4B1/foo.pdb',
+      'foo.pdb/497b72f6390a44fc878e5a2d63b6cc4b1/foo.pdb',
+    ],
     ['12387532', '12387532'],
     ['a/b/c', 'a/b/c'],
     ['312&312-123*&^ndw', '312&312-123*&^ndw'],
@@ -33,10 +41,19 @@ describe('decodeKeyFromPath', () => {
   });
 
   it('refuses malformed escapes and escaped control characters', () => {
-    expect(decodeKeyFromPath('a%zz')).toEqual({ ok: false, reason: 'the key is not valid percent-encoded UTF-8' });
+    expect(decodeKeyFromPath('a%zz')).toEqual({
+      ok: false,
+      reason: 'the key is not valid percent-encoded UTF-8',
+    });
     expect(decodeKeyFromPath('a%E9b').ok).toBe(false);
-    expect(decodeKeyFromPath('a%00b')).toEqual({ ok: false, reason: 'the key contains a control character' });
-    expect(decodeKeyFromPath('a%5Cb')).toEqual({ ok: false, reason: 'the key contains a backslash' });
+    expect(decodeKeyFromPath('a%00b')).toEqual({
+      ok: false,
+      reason: 'the key contains a control character',
+    });
+    expect(decodeKeyFromPath('a%5Cb')).toEqual({
+      ok: false,
+      reason: 'the key contains a backslash',
+    });
   });
 });
 

@@ -106,13 +106,19 @@ describe('PackageZip', () => {
     const centralDirectoryBytes = bytes.readUInt32LE(eocd + 12);
     expect(centralDirectoryBytes).toBeGreaterThan(500_000);
     // One request per 256 KiB of directory, not one per entry.
-    expect(reader.requests).toBeLessThanOrEqual(Math.ceil(centralDirectoryBytes / (256 * 1024)) + 1);
+    expect(reader.requests).toBeLessThanOrEqual(
+      Math.ceil(centralDirectoryBytes / (256 * 1024)) + 1,
+    );
     zip.close();
   });
 
   it('refuses bytes that are not a zip', async () => {
-    await expect(open(Buffer.from('this is not a zip file at all'))).rejects.toThrow(DamagedZipError);
-    await expect(open(Buffer.from('this is not a zip file at all'))).rejects.toThrow(/not a readable zip/);
+    await expect(open(Buffer.from('this is not a zip file at all'))).rejects.toThrow(
+      DamagedZipError,
+    );
+    await expect(open(Buffer.from('this is not a zip file at all'))).rejects.toThrow(
+      /not a readable zip/,
+    );
   });
 
   it('refuses an empty blob', async () => {
@@ -157,24 +163,34 @@ describe('PackageZip', () => {
     const secret = zip.entries.find((e) => e.name === 'secret.pdb')!;
     expect(secret.encrypted).toBe(true);
     expect(entryProblem(secret, limits)).toBe('entry "secret.pdb" is encrypted');
-    expect(entryProblem(zip.entries.find((e) => e.name === 'symbol_index.json')!, limits)).toBeUndefined();
+    expect(
+      entryProblem(
+        zip.entries.find((e) => e.name === 'symbol_index.json')!,
+        limits,
+      ),
+    ).toBeUndefined();
   });
 
   it('reports unsupported compression methods (Info-ZIP zip -Z bzip2)', async () => {
     const { zip } = await open(fixture('bzip2.zip'));
     const data = zip.entries.find((e) => e.name === 'data.pdb')!;
     expect(data.method).toBe(12);
-    expect(entryProblem(data, limits)).toMatch(/compression method 12; only stored \(0\) and deflate \(8\)/);
+    expect(entryProblem(data, limits)).toMatch(
+      /compression method 12; only stored \(0\) and deflate \(8\)/,
+    );
   });
 
   it('reports entries over the size and ratio limits', () => {
     const entry = { name: 'big.pdb', method: 8, encrypted: false, crc32: 0, localHeaderOffset: 0 };
-    expect(entryProblem({ ...entry, size: 2000, compressedSize: 1000 }, { ...limits, maxEntryBytes: 1500 })).toMatch(
-      /2000 bytes, over the limit of 1500/,
-    );
-    expect(entryProblem({ ...entry, size: 10 * 1024 * 1024, compressedSize: 10_000 }, limits)).toMatch(
-      /over the compression ratio limit of 100/,
-    );
+    expect(
+      entryProblem(
+        { ...entry, size: 2000, compressedSize: 1000 },
+        { ...limits, maxEntryBytes: 1500 },
+      ),
+    ).toMatch(/2000 bytes, over the limit of 1500/);
+    expect(
+      entryProblem({ ...entry, size: 10 * 1024 * 1024, compressedSize: 10_000 }, limits),
+    ).toMatch(/over the compression ratio limit of 100/);
     // Small files are exempt: a few KB of zeros legitimately compresses 1000:1.
     expect(entryProblem({ ...entry, size: 100_000, compressedSize: 100 }, limits)).toBeUndefined();
   });

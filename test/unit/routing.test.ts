@@ -3,7 +3,9 @@ import { compileRoute } from '../../local/host';
 
 describe('rawPathTail', () => {
   it('keeps the tail percent-encoded', () => {
-    expect(rawPathTail('http://h:1/F/default/symbols/a%2Fb/C%252F/d?x=1', 3)).toBe('a%2Fb/C%252F/d');
+    expect(rawPathTail('http://h:1/F/default/symbols/a%2Fb/C%252F/d?x=1', 3)).toBe(
+      'a%2Fb/C%252F/d',
+    );
     expect(rawPathTail('https://h/F/f/symbols/', 3)).toBe('');
   });
 });

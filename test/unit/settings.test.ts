@@ -8,12 +8,20 @@ describe('parseSettings', () => {
   });
 
   it('names a missing setting', () => {
-    expect(() => parseSettings({})).toThrow('symfeed cannot start: setting AzureWebJobsStorage is not set');
+    expect(() => parseSettings({})).toThrow(
+      'symfeed cannot start: setting AzureWebJobsStorage is not set',
+    );
   });
 
   it('names a bad setting and what is wrong with it', () => {
     expect(() =>
-      parseSettings({ AzureWebJobsStorage: 'x', SYMFEED_MAX_ENTRIES: 'lots', SYMFEED_MISS_CACHE_SECONDS: '-1' }),
-    ).toThrow(/setting SYMFEED_MAX_ENTRIES is invalid .*; setting SYMFEED_MISS_CACHE_SECONDS is invalid/);
+      parseSettings({
+        AzureWebJobsStorage: 'x',
+        SYMFEED_MAX_ENTRIES: 'lots',
+        SYMFEED_MISS_CACHE_SECONDS: '-1',
+      }),
+    ).toThrow(
+      /setting SYMFEED_MAX_ENTRIES is invalid .*; setting SYMFEED_MISS_CACHE_SECONDS is invalid/,
+    );
   });
 });

@@ -6,7 +6,9 @@ describe('parseSymbolIndex', () => {
   it('reads the mappings and lower-cases keys', () => {
     expect(parse('[{"clientKey":"Foo.PDB/ABC/foo.pdb","blobPath":"lib/Foo.pdb"}]')).toEqual({
       ok: true,
-      mappings: [{ clientKey: 'Foo.PDB/ABC/foo.pdb', key: 'foo.pdb/abc/foo.pdb', blobPath: 'lib/Foo.pdb' }],
+      mappings: [
+        { clientKey: 'Foo.PDB/ABC/foo.pdb', key: 'foo.pdb/abc/foo.pdb', blobPath: 'lib/Foo.pdb' },
+      ],
       rejected: [],
     });
   });
@@ -45,7 +47,9 @@ describe('parseSymbolIndex', () => {
   });
 
   it('skips keys no client can ask for, keeping the rest', () => {
-    const result = parse('[{"clientKey":"a\\\\b","blobPath":"x"},{"clientKey":"ok","blobPath":"y"}]');
+    const result = parse(
+      '[{"clientKey":"a\\\\b","blobPath":"x"},{"clientKey":"ok","blobPath":"y"}]',
+    );
     expect(result).toEqual({
       ok: true,
       mappings: [{ clientKey: 'ok', key: 'ok', blobPath: 'y' }],
