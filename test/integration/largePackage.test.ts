@@ -34,10 +34,15 @@ it('indexes a 320 MB package and streams its big entry with bounded memory', asy
   const expected = createHash('sha256');
   const zip = new yazl.ZipFile();
   zip.addBuffer(
-    Buffer.from(JSON.stringify([{ clientKey: 'big.pdb/0123456789abcdef1/big.pdb', blobPath: 'lib/big.pdb' }])),
+    Buffer.from(
+      JSON.stringify([{ clientKey: 'big.pdb/0123456789abcdef1/big.pdb', blobPath: 'lib/big.pdb' }]),
+    ),
     'symbol_index.json',
   );
-  zip.addReadStream(pseudoRandom(BIG_BYTES, expected), 'lib/big.pdb', { compress: false, size: BIG_BYTES });
+  zip.addReadStream(pseudoRandom(BIG_BYTES, expected), 'lib/big.pdb', {
+    compress: false,
+    size: BIG_BYTES,
+  });
   zip.end();
   await stack.rt.storage.packagesContainer
     .getBlockBlobClient('default/big.zip')
@@ -62,6 +67,8 @@ it('indexes a 320 MB package and streams its big entry with bounded memory', asy
   expect(received).toBe(BIG_BYTES);
   expect(actual.digest('hex')).toBe(expected.digest('hex'));
   // The entry is 320 MB; the host may hold buffers in flight, never the file.
-  console.log(`streaming ${BIG_BYTES / MB} MB raised RSS by ${((peak - before) / MB).toFixed(1)} MB`);
+  console.log(
+    `streaming ${BIG_BYTES / MB} MB raised RSS by ${((peak - before) / MB).toFixed(1)} MB`,
+  );
   expect((peak - before) / MB).toBeLessThan(100);
 });
