@@ -1,4 +1,9 @@
-import { EventGridFunctionOptions, HttpFunctionOptions } from '@azure/functions';
+import {
+  EventGridFunctionOptions,
+  HttpFunctionOptions,
+  StorageQueueFunctionOptions,
+  TimerFunctionOptions,
+} from '@azure/functions';
 
 /**
  * Each function module declares its handler and options once. functions/index.ts registers the
@@ -12,4 +17,11 @@ export type FunctionDefinition =
       readonly options: EventGridFunctionOptions;
       /** The container whose BlobCreated events this function receives through Event Grid. */
       readonly container: string;
-    };
+    }
+  | { readonly kind: 'queue'; readonly name: string; readonly options: StorageQueueFunctionOptions }
+  | { readonly kind: 'timer'; readonly name: string; readonly options: TimerFunctionOptions };
+
+export type DefinitionOf<K extends FunctionDefinition['kind']> = Extract<
+  FunctionDefinition,
+  { kind: K }
+>;

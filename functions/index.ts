@@ -16,5 +16,11 @@ for (const definition of definitions) {
     case 'blobEvents':
       app.eventGrid(definition.name, definition.options);
       break;
+    case 'queue':
+      app.storageQueue(definition.name, definition.options);
+      break;
+    case 'timer':
+      app.timer(definition.name, definition.options);
+      break;
   }
 }

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     definitions,
     port,
     container: (name) => rt.storage.blobs.getContainerClient(name),
+    queues: rt.storage.queues,
   });
 
   const symbols = `${host.url}/F/${DEFAULT_FEED}/symbols`;

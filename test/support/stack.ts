@@ -49,7 +49,8 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     definitions,
     port: 0,
     container: (name) => rt.storage.blobs.getContainerClient(name),
-    scanIntervalMs: 500,
+    queues: rt.storage.queues,
+    pollIntervalMs: 500,
     log: (line) => logs.push(line),
   });
   const stack: Stack = {
@@ -65,7 +66,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
       const uid = packageUidFor(feed, name);
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
-        await host.scanOnce();
+        await host.drain();
         const doc = await readStatusDocument(rt.storage.statusContainer, feed, uid);
         const blob = await rt.storage.packagesContainer
           .getBlobClient(`${feed}/${name}`)

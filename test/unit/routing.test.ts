@@ -1,5 +1,5 @@
 import { rawPathTail } from '../../functions/rawPath';
-import { compileRoute } from '../../local/host';
+import { compileRoute } from '../../local/httpTriggers';
 
 describe('rawPathTail', () => {
   it('keeps the tail percent-encoded', () => {

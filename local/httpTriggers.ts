@@ -1,0 +1,162 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { HttpFunctionOptions, HttpRequest, HttpResponseInit } from '@azure/functions';
+import { DefinitionOf } from '../functions/definition';
+import { invocationContext, LogLine } from './invocation';
+
+interface Route {
+  readonly pattern: RegExp;
+  readonly names: readonly string[];
+  readonly methods: ReadonlySet<string>;
+  readonly options: HttpFunctionOptions;
+  readonly name: string;
+}
+
+/** Compiles an Azure Functions route template ("F/{feed}/symbols/{*clientKey}") to a matcher. */
+export function compileRoute(template: string): { pattern: RegExp; names: string[] } {
+  const names: string[] = [];
+  const source = template
+    .split('/')
+    .map((segment) => {
+      const catchAll = /^\{\*(\w+)\}$/.exec(segment);
+      if (catchAll?.[1]) {
+        names.push(catchAll[1]);
+        return '(.*)';
+      }
+      return segment.replace(/\{(\w+)\}|[^{]+/g, (part, name: string | undefined) => {
+        if (name) {
+          names.push(name);
+          return '([^/]+)';
+        }
+        return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      });
+    })
+    .join('/');
+  return { pattern: new RegExp(`^/${source}$`, 'i'), names };
+}
+
+/** An HTTP server that routes requests to HTTP-triggered functions as the Functions host does. */
+export async function startHttpTriggers(
+  definitions: readonly DefinitionOf<'http'>[],
+  port: number,
+  log: LogLine,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const routes: Route[] = definitions.map((definition) => {
+    const { pattern, names } = compileRoute(definition.options.route ?? definition.name);
+    const methods = new Set<string>(definition.options.methods ?? ['GET', 'POST']);
+    return { pattern, names, methods, options: definition.options, name: definition.name };
+  });
+  const server = createServer((req, res) => {
+    handle(routes, req, res, log).catch((error: Error) => {
+      log(`http: ${req.method} ${req.url}: ${error.stack ?? error.message}`);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('Internal error; see the host log.\n');
+    });
+  });
+  const actual = await listen(server, port);
+  return {
+    port: actual,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} is already in use: stop what uses it or set PORT to another port`,
+            )
+          : error,
+      );
+    });
+    server.listen(port, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+async function handle(
+  routes: readonly Route[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: LogLine,
+) {
+  const rawUrl = req.url ?? '/';
+  const path = rawUrl.replace(/[?#].*$/s, '');
+  const method = req.method ?? 'GET';
+  for (const route of routes) {
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    if (!route.methods.has(method)) {
+      res.writeHead(405, { Allow: [...route.methods].join(', ') }).end();
+      return;
+    }
+    const params: Record<string, string> = {};
+    route.names.forEach((name, i) => {
+      params[name] = safeDecode(match[i + 1] ?? '');
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const body = method === 'GET' || method === 'HEAD' ? undefined : { bytes: await readBody(req) };
+    const request = new HttpRequest({
+      method,
+      url: `http://${req.headers.host ?? 'localhost'}${rawUrl}`,
+      headers,
+      params,
+      ...(body ? { body } : {}),
+    });
+    const response = await route.options.handler(request, invocationContext(route.name, log));
+    await writeResponse(res, response, method === 'HEAD');
+    return;
+  }
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('No such endpoint.\n');
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function writeResponse(res: ServerResponse, response: HttpResponseInit, head: boolean) {
+  const headers = new Headers(response.headers as HeadersInit | undefined);
+  let body = response.body;
+  if (response.jsonBody !== undefined) {
+    body = JSON.stringify(response.jsonBody);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+  }
+  if ((typeof body === 'string' || body instanceof Uint8Array) && !headers.has('content-length')) {
+    headers.set('content-length', String(Buffer.byteLength(body)));
+  }
+  res.writeHead(response.status ?? 200, Object.fromEntries(headers));
+  if (head || body === undefined || body === null) {
+    if (body instanceof Readable) body.destroy();
+    res.end();
+    return;
+  }
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    res.end(body);
+    return;
+  }
+  if (body instanceof Readable) {
+    // A client that hangs up mid-download destroys the source, which releases the blob read.
+    await pipeline(body, res).catch(() => undefined);
+    return;
+  }
+  throw new Error('the local host supports string, bytes and Node stream bodies');
+}
