@@ -8,23 +8,19 @@ export interface DerivedKey {
   readonly convention: string;
 }
 
-/**
- * Facts about a runtime binary that the CLR private conventions need to key its companion files
- * (DAC, DBI, SOS): set only when the file is one.
- */
-export interface RuntimeIdentity {
-  readonly kind: 'pe' | 'elf' | 'macho';
-  /** The id part the companions' keys are built from, already formatted. */
-  readonly ids: readonly string[];
-}
-
 export interface KeyResult {
   /** The format detected, e.g. "pe", "pdb", "portable-pdb", "elf", "macho", "perfmap". */
   readonly format: string;
   readonly keys: readonly DerivedKey[];
   /** Why a file of this format got fewer keys than it might have (no build-id, say). */
   readonly warnings: readonly string[];
-  readonly runtime?: RuntimeIdentity;
+  /**
+   * The file's identity as its key convention formats it, for the CLR private conventions, which
+   * key a runtime's DAC, DBI and SOS by the runtime's identity. PE: TimeDateStamp as %08X then
+   * SizeOfImage as %x; ELF: the build-id padded to 20 bytes, hex; Mach-O: each slice's UUID, hex.
+   * Absent for formats without one.
+   */
+  readonly identity?: readonly string[];
 }
 
 /**
