@@ -5,7 +5,12 @@ import { parseSettings, SettingsError } from '../shared/config/settings';
 import { ensureFeed } from '../shared/feeds/feedTable';
 import { createRuntime } from '../shared/runtime';
 import { ensureStorage } from '../shared/storage/clients';
-import { RunningAzurite, STANDARD_AZURITE_PORTS, startAzurite } from './azurite';
+import {
+  azuriteConnectionString,
+  RunningAzurite,
+  STANDARD_AZURITE_PORTS,
+  startAzurite,
+} from './azurite';
 import { startLocalHost } from './host';
 
 const DEFAULT_FEED = 'default';
@@ -62,6 +67,10 @@ async function main(): Promise<void> {
   });
 
   const symbols = `${host.url}/F/${DEFAULT_FEED}/symbols`;
+  // The az CLI does not understand the UseDevelopmentStorage=true shorthand; spell it out.
+  const uploadConnection = azurite
+    ? azuriteConnectionString(STANDARD_AZURITE_PORTS)
+    : '$AzureWebJobsStorage';
   console.log(`
 symfeed is running${azurite ? ' on embedded Azurite (data in .azurite/)' : ''}.
 
@@ -74,7 +83,7 @@ symfeed is running${azurite ? ' on embedded Azurite (data in .azurite/)' : ''}.
   Health:        ${host.url}/health
 
   Upload a package (a zip with a symbol_index.json at its root) into the feed:
-    az storage blob upload --connection-string "UseDevelopmentStorage=true" \\
+    az storage blob upload --connection-string "${uploadConnection}" \\
       --container-name packages --name ${DEFAULT_FEED}/my-package.zip --file my-package.zip
 
 Press Ctrl-C to stop.
