@@ -26,7 +26,9 @@ export function checkRange(size: number, offset: number, length: number): void {
     throw new FormatError(`invalid read of ${length} bytes at ${offset}`);
   }
   if (offset + length > size) {
-    throw new FormatError(`read of ${length} bytes at ${offset} runs past the end of the ${size}-byte file`);
+    throw new FormatError(
+      `read of ${length} bytes at ${offset} runs past the end of the ${size}-byte file`,
+    );
   }
 }
 
@@ -52,11 +54,34 @@ export async function fileSource(path: string): Promise<ByteSource & { close(): 
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
-        if (bytesRead === 0) throw new FormatError(`file ended at ${offset + done} of ${size} bytes`);
+        if (bytesRead === 0)
+          throw new FormatError(`file ended at ${offset + done} of ${size} bytes`);
         done += bytesRead;
       }
       return buffer;
     },
     close: () => handle.close(),
+  };
+}
+
+/**
+ * A file on disk that opens it for each read: key generators make a handful of reads, and a folder
+ * of thousands of files must not hold thousands of descriptors.
+ */
+export function pathSource(path: string, size: number): ByteSource {
+  return {
+    size,
+    async read(offset, length) {
+      checkRange(size, offset, length);
+      const handle = await open(path, 'r');
+      try {
+        const buffer = Buffer.alloc(length);
+        const { bytesRead } = await handle.read(buffer, 0, length, offset);
+        if (bytesRead !== length) throw new FormatError(`${path} changed while it was read`);
+        return buffer;
+      } finally {
+        await handle.close();
+      }
+    },
   };
 }

@@ -118,3 +118,32 @@ export async function findLocation(
   }
   return undefined;
 }
+
+/**
+ * The candidate of another package that wins over this package's row for the same key, if any:
+ * rows sort winner first, so it is the first row of another package before ours.
+ */
+export async function precedingCandidate(
+  table: TableClient,
+  owner: KeyRowOwner,
+  record: KeyRowRef,
+): Promise<{ blob: string; source: KeySource } | undefined> {
+  const digest = keyDigest(record.key);
+  const rows = table.listEntities<{
+    key: string;
+    blob: string;
+    source: KeySource;
+    packageUid: string;
+  }>({
+    queryOptions: {
+      filter: odata`PartitionKey eq ${partitionKey(owner.feed, digest)} and RowKey gt ${digest} and RowKey lt ${rowKey(digest, record.source, owner)}`,
+      select: ['key', 'blob', 'source', 'packageUid'],
+    },
+  });
+  for await (const row of rows) {
+    if (row.packageUid !== owner.packageUid && row.key === record.key) {
+      return { blob: row.blob, source: row.source };
+    }
+  }
+  return undefined;
+}

@@ -20,5 +20,7 @@ export interface KeyRecord {
   readonly key: string;
   readonly clientKey: string;
   readonly source: KeySource;
+  /** For derived keys: the convention that gave the key ("pe", "elf-buildid-sym", ...). */
+  readonly convention?: string;
   readonly location: EntryLocation;
 }

@@ -1,7 +1,8 @@
-import { EntryLocation, KeyRecord } from '../index/location';
-import { parseSymbolIndex, SYMBOL_INDEX_NAME } from '../index/symbolIndex';
+import { EntryLocation, KeyRecord, KeySource } from '../index/location';
+import { parseSymbolIndex, SYMBOL_INDEX_NAME, SymbolIndex } from '../index/symbolIndex';
 import { mapLimit } from '../util/mapLimit';
-import { RangeReadError } from '../zip/blobRangeReader';
+import { derivePackageKeys } from './derivePackageKeys';
+import { RangeReadError } from '../zip/chunkedReader';
 import { entryProblem, PackageZip, ZipEntryInfo, ZipLimits } from '../zip/packageZip';
 
 export interface AnalysisLimits extends ZipLimits {
@@ -24,13 +25,40 @@ export interface Analysis {
 
 const HEADER_READ_CONCURRENCY = 8;
 
+interface Wanted {
+  readonly clientKey: string;
+  readonly key: string;
+  readonly source: KeySource;
+  readonly convention?: string;
+}
+
+/** A package without symbol_index.json maps no explicit keys; that is not a fault. */
+async function readExplicitIndex(
+  zip: PackageZip,
+  entry: ZipEntryInfo | undefined,
+  limits: AnalysisLimits,
+): Promise<SymbolIndex> {
+  if (!entry) return { ok: true, mappings: [], rejected: [] };
+  const problem = entryProblem(entry, limits);
+  if (problem) return { ok: false, reason: `${SYMBOL_INDEX_NAME} cannot be read: ${problem}` };
+  try {
+    return parseSymbolIndex(await zip.readSmallEntry(entry, limits.maxIndexBytes));
+  } catch (error) {
+    if (error instanceof RangeReadError) throw error;
+    return {
+      ok: false,
+      reason: `${SYMBOL_INDEX_NAME} cannot be read: ${(error as Error).message}`,
+    };
+  }
+}
+
 function damaged(reason: string, warnings: string[] = []): Analysis {
   return { keys: [], errors: [reason], warnings, damaged: reason };
 }
 
 /**
- * Maps the keys of a package's symbol_index.json to the locations of their entries. Reads the
- * index entry and one local header per mapped entry, nothing else.
+ * Finds every key a package offers and where its entry lies: the explicit keys of its
+ * symbol_index.json, then the keys derived from its entries' contents, explicit winning a tie.
  */
 export async function analysePackage(
   zip: PackageZip,
@@ -44,29 +72,15 @@ export async function analysePackage(
     warnings.push('the package holds no files, so it offers no keys');
     return { keys: [], errors, warnings };
   }
-  const indexEntry = byName.get(SYMBOL_INDEX_NAME);
-  if (!indexEntry) {
-    warnings.push(
-      `the package has no ${SYMBOL_INDEX_NAME} at its root, so it maps no explicit keys`,
-    );
-    return { keys: [], errors, warnings };
-  }
-  const indexProblem = entryProblem(indexEntry, limits);
-  if (indexProblem) return damaged(`${SYMBOL_INDEX_NAME} cannot be read: ${indexProblem}`);
-  let bytes: Buffer;
-  try {
-    bytes = await zip.readSmallEntry(indexEntry, limits.maxIndexBytes);
-  } catch (error) {
-    if (error instanceof RangeReadError) throw error;
-    return damaged(`${SYMBOL_INDEX_NAME} cannot be read: ${(error as Error).message}`);
-  }
-  const index = parseSymbolIndex(bytes);
+  const index = await readExplicitIndex(zip, byName.get(SYMBOL_INDEX_NAME), limits);
   if (!index.ok) return damaged(index.reason);
   for (const { clientKey, reason } of index.rejected) {
     errors.push(`key "${clientKey}" is skipped: ${reason}`);
   }
 
-  const wanted = new Map<ZipEntryInfo, { clientKey: string; key: string }[]>();
+  const wanted = new Map<ZipEntryInfo, Wanted[]>();
+  const want = (entry: ZipEntryInfo, key: Wanted) =>
+    wanted.set(entry, [...(wanted.get(entry) ?? []), key]);
   for (const mapping of index.mappings) {
     const entry = byName.get(mapping.blobPath);
     if (!entry) {
@@ -80,9 +94,14 @@ export async function analysePackage(
       errors.push(`key "${mapping.clientKey}" is skipped: ${problem}`);
       continue;
     }
-    const keys = wanted.get(entry) ?? [];
-    keys.push(mapping);
-    wanted.set(entry, keys);
+    want(entry, { clientKey: mapping.clientKey, key: mapping.key, source: 'explicit' });
+  }
+  const explicitKeys = new Set(index.mappings.map((mapping) => mapping.key));
+  const derived = await derivePackageKeys(zip, limits);
+  warnings.push(...derived.warnings);
+  for (const { entry, key, convention } of derived.keys) {
+    // An explicit mapping always beats a derived key, inside a package as across packages.
+    if (!explicitKeys.has(key)) want(entry, { clientKey: key, key, source: 'derived', convention });
   }
 
   // In file order, so that neighbouring local headers share the reader's cached chunks.
@@ -110,8 +129,12 @@ export async function analysePackage(
       method: entry.method,
       crc32: entry.crc32,
     };
-    for (const { clientKey, key } of wanted.get(entry) ?? []) {
-      keys.push({ key, clientKey, source: 'explicit', location });
+    for (const { clientKey, key, source, convention } of wanted.get(entry) ?? []) {
+      keys.push(
+        convention
+          ? { key, clientKey, source, convention, location }
+          : { key, clientKey, source, location },
+      );
     }
   });
   // Stable output whatever order the header reads finished in: re-runs give identical documents.

@@ -1,6 +1,6 @@
 import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
-import { deleteKeyRows, writeKeyRows } from '../index/keyTable';
+import { deleteKeyRows, KeyRowOwner, precedingCandidate, writeKeyRows } from '../index/keyTable';
 import { KeyRecord } from '../index/location';
 import { getPackageRow, putPackageRow } from '../packages/packageTable';
 import { packageUidFor } from '../packages/packageUid';
@@ -12,7 +12,8 @@ import {
   writeStatusDocument,
 } from '../packages/statusDocument';
 import { StorageClients } from '../storage/clients';
-import { BlobRangeReader, blobRangeSource, RangeReadError } from '../zip/blobRangeReader';
+import { mapLimit } from '../util/mapLimit';
+import { ChunkedReader, blobRangeSource, RangeReadError } from '../zip/chunkedReader';
 import { DamagedZipError, PackageZip } from '../zip/packageZip';
 import { Analysis, analysePackage } from './analysePackage';
 
@@ -117,6 +118,7 @@ export async function indexPackage(
   await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
   await deleteKeyRows(storage.symbolKeysTable, owner, stale);
 
+  const conflicts = await conflictWarnings(deps, owner, analysis.keys);
   const state: PackageState = analysis.damaged
     ? 'damaged'
     : analysis.errors.length > 0
@@ -129,7 +131,7 @@ export async function indexPackage(
     history: trim(history),
     keys: analysis.keys,
     errors: analysis.errors,
-    warnings: analysis.warnings,
+    warnings: [...analysis.warnings, ...conflicts],
   };
   await writeStatusDocument(storage.statusContainer, doc);
   await putPackageRow(storage.packagesTable, {
@@ -156,7 +158,7 @@ async function analyse(
   packageUid: string,
 ): Promise<Analysis> {
   const source = blobRangeSource(storage.packagesContainer.getBlobClient(blobName), blobEtag);
-  const reader = new BlobRangeReader(source, size, settings.SYMFEED_READ_CHUNK_BYTES);
+  const reader = new ChunkedReader(source, size, settings.SYMFEED_READ_CHUNK_BYTES);
   const limits = {
     maxEntries: settings.SYMFEED_MAX_ENTRIES,
     maxEntryBytes: settings.SYMFEED_MAX_ENTRY_BYTES,
@@ -176,6 +178,26 @@ async function analyse(
   } finally {
     zip.close();
   }
+}
+
+const CONFLICT_CHECK_CONCURRENCY = 16;
+
+/** Design.md's precedence: the package that loses a key is told which package serves it. */
+async function conflictWarnings(
+  { storage }: IndexerDeps,
+  owner: KeyRowOwner,
+  records: readonly KeyRecord[],
+): Promise<string[]> {
+  const found = await mapLimit(records, CONFLICT_CHECK_CONCURRENCY, async (record) => {
+    const winner = await precedingCandidate(storage.symbolKeysTable, owner, record);
+    if (!winner) return undefined;
+    const why =
+      winner.source === 'explicit' && record.source === 'derived'
+        ? 'an explicit mapping beats a derived key'
+        : 'it was indexed earlier';
+    return `key "${record.key}" is also offered by package "${winner.blob}", which is served instead: ${why}`;
+  });
+  return found.filter((warning): warning is string => warning !== undefined);
 }
 
 function now(): string {

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
-import { RangeReadError } from './blobRangeReader';
+import { ByteSource } from '../formats/byteSource';
+import { ChunkedReader, RangeReadError } from './chunkedReader';
+import { inflatingSource, inflatedBufferSource, storedSource } from './entrySource';
 
 export interface ZipLimits {
   maxEntries: number;
@@ -29,6 +31,10 @@ export class DamagedZipError extends Error {
     this.name = 'DamagedZipError';
   }
 }
+
+/** Deflated entries this small are read through the reader's shared chunks and inflated at once. */
+const SMALL_DEFLATED_BYTES = 1024 * 1024;
+const SMALL_INFLATED_BYTES = 16 * 1024 * 1024;
 
 /** Entries smaller than this are exempt from the ratio limit: tiny files compress absurdly well. */
 const RATIO_FLOOR_BYTES = 1024 * 1024;
@@ -83,17 +89,16 @@ function checkLayout(
 
 /** An opened package: its file entries and the two reads the indexer needs. */
 export class PackageZip {
+  private readonly dataOffsets = new Map<ZipEntryInfo, Promise<number>>();
+
   private constructor(
+    private readonly reader: ChunkedReader,
     private readonly zipfile: yauzl.ZipFile,
     private readonly raw: ReadonlyMap<ZipEntryInfo, yauzl.Entry>,
     readonly entries: readonly ZipEntryInfo[],
   ) {}
 
-  static async open(
-    reader: yauzl.RandomAccessReader,
-    size: number,
-    limits: ZipLimits,
-  ): Promise<PackageZip> {
+  static async open(reader: ChunkedReader, size: number, limits: ZipLimits): Promise<PackageZip> {
     let zipfile: yauzl.ZipFile;
     try {
       zipfile = await yauzl.fromRandomAccessReaderPromise(reader, size, {
@@ -148,6 +153,7 @@ export class PackageZip {
     const all = [...raw.keys()];
     checkLayout(all, nameLengths, size);
     return new PackageZip(
+      reader,
       zipfile,
       raw,
       all.filter((entry) => !isDirectory(entry.name)),
@@ -155,11 +161,37 @@ export class PackageZip {
   }
 
   /** Where the entry's data starts: read from its local header, once, at index time. */
-  async dataOffset(entry: ZipEntryInfo): Promise<number> {
-    const header = await this.zipfile.readLocalFileHeaderPromise(this.yauzlEntry(entry), {
-      minimal: true,
-    });
-    return header.fileDataStart;
+  dataOffset(entry: ZipEntryInfo): Promise<number> {
+    let offset = this.dataOffsets.get(entry);
+    if (!offset) {
+      offset = this.zipfile
+        .readLocalFileHeaderPromise(this.yauzlEntry(entry), { minimal: true })
+        .then((header) => header.fileDataStart);
+      this.dataOffsets.set(entry, offset);
+    }
+    return offset;
+  }
+
+  /**
+   * Random access to an entry's uncompressed bytes, for key generators: stored entries read
+   * straight from the package, small deflated ones are inflated in memory once, large deflated
+   * ones inflate forward on demand. The caller has checked entryProblem.
+   */
+  async entrySource(entry: ZipEntryInfo): Promise<ByteSource> {
+    if (entry.method === COMPRESSION_METHODS.stored) {
+      return storedSource(this.reader, await this.dataOffset(entry), entry.size);
+    }
+    if (entry.compressedSize <= SMALL_DEFLATED_BYTES && entry.size <= SMALL_INFLATED_BYTES) {
+      const compressed = Buffer.alloc(entry.compressedSize);
+      await this.reader.readInto(compressed, 0, compressed.length, await this.dataOffset(entry));
+      return inflatedBufferSource(compressed, entry.size);
+    }
+    return inflatingSource(entry.size, () => this.entryStream(entry));
+  }
+
+  /** The entry's uncompressed bytes as one stream. */
+  entryStream(entry: ZipEntryInfo): Promise<Readable> {
+    return this.zipfile.openReadStreamPromise(this.yauzlEntry(entry));
   }
 
   /** Reads a small entry whole (symbol_index.json), refusing anything over maxBytes. */
@@ -167,7 +199,7 @@ export class PackageZip {
     if (entry.size > maxBytes) {
       throw new Error(`"${entry.name}" is ${entry.size} bytes, over the limit of ${maxBytes}`);
     }
-    const stream: Readable = await this.zipfile.openReadStreamPromise(this.yauzlEntry(entry));
+    const stream = await this.entryStream(entry);
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);

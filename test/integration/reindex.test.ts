@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { indexPackage } from '../../shared/indexing/indexPackage';
-import { BlobRangeReader, blobRangeSource, RangeReadError } from '../../shared/zip/blobRangeReader';
+import { ChunkedReader, blobRangeSource, RangeReadError } from '../../shared/zip/chunkedReader';
 import { PackageZip } from '../../shared/zip/packageZip';
 import { getPackageRow, putPackageRow } from '../../shared/packages/packageTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
@@ -139,7 +139,7 @@ it('treats a blob replaced mid-read as a storage fault, not as a damaged package
   // A run that started before the replacement reads with the old ETag.
   const blob = stack.rt.storage.packagesContainer.getBlobClient('default/racing.zip');
   const size = (await blob.getProperties()).contentLength!;
-  const reader = new BlobRangeReader(blobRangeSource(blob, doc.blobEtag), size, 64 * 1024);
+  const reader = new ChunkedReader(blobRangeSource(blob, doc.blobEtag), size, 64 * 1024);
   const opening = PackageZip.open(reader, size, {
     maxEntries: 10,
     maxEntryBytes: 1e9,

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { BlobRangeReader, RangeSource } from '../../shared/zip/blobRangeReader';
+import { ChunkedReader, RangeSource } from '../../shared/zip/chunkedReader';
 
 /** A RangeSource over bytes in memory, counting requests like the blob-backed one. */
 export function memorySource(bytes: Buffer): RangeSource {
@@ -10,6 +10,6 @@ export function memorySource(bytes: Buffer): RangeSource {
   };
 }
 
-export function memoryReader(bytes: Buffer, chunkBytes = 64 * 1024): BlobRangeReader {
-  return new BlobRangeReader(memorySource(bytes), bytes.length, chunkBytes);
+export function memoryReader(bytes: Buffer, chunkBytes = 64 * 1024): ChunkedReader {
+  return new ChunkedReader(memorySource(bytes), bytes.length, chunkBytes);
 }

@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { BlobClient } from '@azure/storage-blob';
 import yauzl from 'yauzl';
@@ -26,6 +27,15 @@ async function openRange(source: RangeSource, start: number, end: number): Promi
   }
 }
 
+/** A file on disk, for the CLI. */
+export function fileRangeSource(path: string): RangeSource {
+  return {
+    async stream(start, end) {
+      return end > start ? createReadStream(path, { start, end: end - 1 }) : Readable.from([]);
+    },
+  };
+}
+
 /** A blob pinned to one ETag: if it is replaced mid-read, reads fail instead of mixing versions. */
 export function blobRangeSource(blob: BlobClient, etag: string): RangeSource {
   return {
@@ -52,13 +62,13 @@ async function readAll(stream: Readable, expected: number): Promise<Buffer> {
 }
 
 /**
- * yauzl's random-access reader over ranged blob reads. Small reads (headers, the central
+ * yauzl's random-access reader over the ranged reads of a RangeSource (a blob, a file). Small reads (headers, the central
  * directory) are served from whole chunks aligned to the end of the blob, where the central
  * directory lives: the first read brings the end-of-central-directory record and the tail of the
  * directory in one request, and thousands of small reads share a few requests. Large reads (entry
  * data) stream straight from the blob and never pass through the cache.
  */
-export class BlobRangeReader extends yauzl.RandomAccessReader {
+export class ChunkedReader extends yauzl.RandomAccessReader {
   private readonly chunks = new Map<number, Promise<Buffer>>();
   /** Number of ranged reads issued, for tests and benchmarks. */
   requests = 0;
