@@ -4,6 +4,7 @@ import { runtimeCompanionKeys } from './clrRuntime';
 import { DerivedKey } from './keyGenerator';
 import { deriveFileKeys } from './registry';
 import { isSourcePath, sourceFileKey } from './sourceFile';
+import { normaliseClientKey } from '../keys/clientKey';
 import { mapLimit } from '../util/mapLimit';
 
 /** One file of a package or a folder, as key derivation sees it. */
@@ -78,7 +79,14 @@ export async function deriveKeys(
   const owner = new Map<string, KeyedFile>();
   for (const { file, keys: own, warnings: fileWarnings } of examined) {
     warnings.push(...fileWarnings);
-    for (const derived of [...own, ...(companions.get(file.name) ?? [])]) {
+    for (const { key: raw, convention } of [...own, ...(companions.get(file.name) ?? [])]) {
+      // File names are the publisher's data: one no client could ask for gives no key.
+      const check = normaliseClientKey(raw);
+      if (!check.ok) {
+        warnings.push(`"${file.name}" gives no ${convention} key: ${check.reason}`);
+        continue;
+      }
+      const derived = { key: check.key, convention };
       const first = owner.get(derived.key);
       if (first) {
         if (first.fingerprint !== file.fingerprint) {

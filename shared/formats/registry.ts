@@ -46,9 +46,7 @@ export async function deriveFileKeys(
     return {
       format: generator.format,
       keys: [],
-      warnings: [
-        `"${path}" looks like a ${generator.format} file but is not a valid one: ${error.message}`,
-      ],
+      warnings: [`"${path}" (${generator.format}) gives no keys: ${error.message}`],
     };
   }
 }
