@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { counting } from '../../support/countingSource';
 import fc from 'fast-check';
-import { ByteSource, FormatError, bufferSource } from '../../../shared/formats/byteSource';
+import { FormatError, bufferSource } from '../../../shared/formats/byteSource';
 import { elfKeyGenerator } from '../../../shared/formats/elf';
 import { KeyGenerator } from '../../../shared/formats/keyGenerator';
 import { machoKeyGenerator } from '../../../shared/formats/macho';
@@ -107,15 +108,7 @@ function apply(original: Buffer, edits: readonly Edit[], truncateAt: number | nu
 
 async function check(generator: KeyGenerator, bytes: Buffer): Promise<void> {
   expect(typeof generator.detect(bytes.subarray(0, 64))).toBe('boolean');
-  const inner = bufferSource(bytes);
-  let bytesRead = 0;
-  const source: ByteSource = {
-    size: inner.size,
-    read(offset, length) {
-      bytesRead += length;
-      return inner.read(offset, length);
-    },
-  };
+  const source = counting(bufferSource(bytes));
   const started = performance.now();
   try {
     const result = await generator.keys(source, 'Fuzzed.File');
@@ -125,7 +118,7 @@ async function check(generator: KeyGenerator, bytes: Buffer): Promise<void> {
     if (!(error instanceof FormatError)) throw error;
   }
   expect(performance.now() - started).toBeLessThan(500);
-  expect(bytesRead).toBeLessThanOrEqual(readBound.get(generator)?.(bytes.length) ?? 0);
+  expect(source.bytes).toBeLessThanOrEqual(readBound.get(generator)?.(bytes.length) ?? 0);
 }
 
 const damaged = (files: Buffer[]) =>

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ByteSource, FormatError, bufferSource } from '../../../shared/formats/byteSource';
+import { counting } from '../../support/countingSource';
+import { FormatError, bufferSource } from '../../../shared/formats/byteSource';
 import { machoKeyGenerator } from '../../../shared/formats/macho';
 
 const MACHO = path.join(__dirname, '../../fixtures/macho');
@@ -18,19 +19,6 @@ const expected = JSON.parse(readFileSync(path.join(MACHO, 'expected-keys.json'),
 >;
 const fixture = (name: string): Buffer => readFileSync(path.join(MACHO, name));
 const copy = (name: string): Buffer => Buffer.from(fixture(name));
-
-function counting(bytes: Buffer): ByteSource & { bytesRead: number } {
-  const inner = bufferSource(bytes);
-  const source = {
-    size: inner.size,
-    bytesRead: 0,
-    read(offset: number, length: number) {
-      source.bytesRead += length;
-      return inner.read(offset, length);
-    },
-  };
-  return source;
-}
 
 const keysOf = (bytes: Buffer, name = 'file') => machoKeyGenerator.keys(bufferSource(bytes), name);
 
@@ -145,9 +133,9 @@ describe('machoKeyGenerator on the fixtures', () => {
 
   it('reads headers and load commands only, never the whole file', async () => {
     for (const name of Object.keys(expected)) {
-      const source = counting(fixture(name));
+      const source = counting(bufferSource(fixture(name)));
       await machoKeyGenerator.keys(source, name);
-      expect(source.bytesRead).toBeLessThan(source.size);
+      expect(source.bytes).toBeLessThan(source.size);
     }
   });
 
@@ -354,11 +342,11 @@ describe('machoKeyGenerator on damaged files', () => {
   it('rejects load commands larger than 1 MiB without reading them', async () => {
     const bytes = copy('hello');
     bytes.writeUInt32LE(0xffff_ffff, SIZEOFCMDS);
-    const source = counting(bytes);
+    const source = counting(bufferSource(bytes));
     const error: unknown = await machoKeyGenerator.keys(source, 'hello').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FormatError);
     expect((error as Error).message).toMatch(/load commands of 4294967295 bytes/);
-    expect(source.bytesRead).toBeLessThanOrEqual(36);
+    expect(source.bytes).toBeLessThanOrEqual(36);
   });
 
   it('rejects an absurd load command count', async () => {
@@ -405,13 +393,13 @@ describe('machoKeyGenerator on damaged files', () => {
   it('rejects a universal header announcing 10,000 slices after reading 8 bytes', async () => {
     const bytes = Buffer.concat([fat([fixture('hello')]), Buffer.alloc(300_000)]);
     bytes.writeUInt32BE(10_000, 4);
-    const source = counting(bytes);
+    const source = counting(bufferSource(bytes));
     const error: unknown = await machoKeyGenerator.keys(source, 'x').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FormatError);
     expect((error as Error).message).toMatch(
       /universal header announces 10000 slices, more than the 20/,
     );
-    expect(source.bytesRead).toBeLessThanOrEqual(8);
+    expect(source.bytes).toBeLessThanOrEqual(8);
   });
 
   it('rejects a universal file with no slices', async () => {

@@ -1,11 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  bufferSource,
-  ByteSource,
-  FormatError,
-  fileSource,
-} from '../../../shared/formats/byteSource';
+import { counting } from '../../support/countingSource';
+import { bufferSource, FormatError, fileSource } from '../../../shared/formats/byteSource';
 import { pdbKeyGenerator } from '../../../shared/formats/pdb';
 
 interface Expected {
@@ -112,18 +108,6 @@ async function formatError(bytes: Buffer): Promise<string> {
   );
   expect(result).toBeInstanceOf(FormatError);
   return (result as FormatError).message;
-}
-
-function counting(source: ByteSource) {
-  const counted = {
-    bytes: 0,
-    size: source.size,
-    read(offset: number, length: number) {
-      counted.bytes += length;
-      return source.read(offset, length);
-    },
-  };
-  return counted;
 }
 
 describe('Windows PDB key generator', () => {

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { counting } from '../../support/countingSource';
 import { performance } from 'node:perf_hooks';
-import { bufferSource, ByteSource, FormatError } from '../../../shared/formats/byteSource';
+import { bufferSource, FormatError } from '../../../shared/formats/byteSource';
 import { KeyGenerator } from '../../../shared/formats/keyGenerator';
 import { pdbKeyGenerator } from '../../../shared/formats/pdb';
 import { peKeyGenerator } from '../../../shared/formats/pe';
@@ -34,20 +35,6 @@ const candidates: [string, string, KeyGenerator][] = [
   [sharedFolder, 'NullConst.pdb', portablePdbKeyGenerator],
   [sharedFolder, 'DocumentsTestTarget.pdb', portablePdbKeyGenerator],
 ];
-
-function counting(source: ByteSource) {
-  const counted = {
-    bytes: 0,
-    reads: 0,
-    size: source.size,
-    read(offset: number, length: number) {
-      counted.bytes += length;
-      counted.reads += 1;
-      return source.read(offset, length);
-    },
-  };
-  return counted;
-}
 
 interface Target {
   name: string;
