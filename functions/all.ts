@@ -1,6 +1,7 @@
+import { deleter } from './deleter';
 import { FunctionDefinition } from './definition';
 import { health } from './health';
 import { indexer } from './indexer';
 import { symbols } from './symbols';
 
-export const definitions: readonly FunctionDefinition[] = [symbols, health, indexer];
+export const definitions: readonly FunctionDefinition[] = [symbols, health, indexer, deleter];

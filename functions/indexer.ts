@@ -1,14 +1,17 @@
 import { EventGridEvent, InvocationContext } from '@azure/functions';
 import { packageBlobFromEvent } from '../shared/indexing/blobEvent';
 import { indexPackage } from '../shared/indexing/indexPackage';
+import { PackageNotFoundError, requestDelete } from '../shared/packages/deletePackage';
+import { packageUidFor } from '../shared/packages/packageUid';
 import { runtime } from '../shared/runtime';
 import { CONTAINERS } from '../shared/storage/clients';
 import { FunctionDefinition } from './definition';
 
 /**
- * Receives the storage account's BlobCreated events through Event Grid and indexes the package
- * by name with symfeed's own ranged reader: no blob binding, so the package bytes never pass
- * through the trigger into memory.
+ * Receives the storage account's blob events through Event Grid. BlobCreated indexes the package
+ * by name with symfeed's own ranged reader (no blob binding, so the package bytes never pass
+ * through the trigger into memory); BlobDeleted, a package removed straight from storage, asks
+ * for its delete like any other.
  */
 async function handler(event: EventGridEvent, context: InvocationContext): Promise<void> {
   const ref = packageBlobFromEvent(event);
@@ -17,6 +20,21 @@ async function handler(event: EventGridEvent, context: InvocationContext): Promi
     return;
   }
   const rt = runtime();
+  if (ref.deleted) {
+    const message = {
+      feed: ref.feed,
+      packageUid: packageUidFor(ref.feed, ref.name),
+      reason: 'the package blob was deleted from storage',
+    };
+    try {
+      context.log(
+        `indexer: ${ref.feed}/${ref.name} deleted: ${await requestDelete(rt.storage, message)}`,
+      );
+    } catch (error) {
+      if (!(error instanceof PackageNotFoundError)) throw error;
+    }
+    return;
+  }
   const outcome = await indexPackage(
     {
       storage: rt.storage,

@@ -44,8 +44,10 @@ export class BlobEventScanner {
 
   private async scanContainer(definition: DefinitionOf<'blobEvents'>) {
     const container = this.container(definition.container);
+    const present = new Set<string>();
     for await (const blob of container.listBlobsFlat()) {
       const id = `${definition.name}\n${blob.name}`;
+      present.add(id);
       const etag = blob.properties.etag;
       if (this.seen.get(id) === etag) continue;
       const event: EventGridEvent = {

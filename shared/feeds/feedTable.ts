@@ -1,38 +1,196 @@
 import { RestError, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { feedNameSchema } from './feedName';
 
 export const visibilitySchema = z.enum(['public', 'private']);
 export type Visibility = z.infer<typeof visibilitySchema>;
 
+/** Per-feed retention (all rules optional; a package goes when any rule says so). */
+export const retentionPolicySchema = z
+  .object({
+    /** Keep the newest N uploads of each package id. */
+    keepLatestPerId: z.number().int().positive().optional(),
+    /** Delete uploads older than this many days... */
+    maxAgeDays: z.number().positive().optional(),
+    /** ...and only prerelease ones, when set. */
+    prereleaseOnly: z.boolean().optional(),
+    /** Keep at most this many packages in the feed, the newest. */
+    maxPackages: z.number().int().positive().optional(),
+  })
+  .strict();
+export type RetentionPolicy = z.infer<typeof retentionPolicySchema>;
+
 export interface Feed {
   readonly name: string;
   readonly visibility: Visibility;
+  /** For an aggregate feed: its member feeds, in precedence order. Empty for a plain feed. */
+  readonly members: readonly string[];
+  readonly retention: RetentionPolicy;
 }
+
+export const feedInputSchema = z
+  .object({
+    name: feedNameSchema,
+    visibility: visibilitySchema.default('public'),
+    members: z.array(feedNameSchema).max(64).default([]),
+    retention: retentionPolicySchema.default({}),
+  })
+  .strict();
+export type FeedInput = z.input<typeof feedInputSchema>;
+
+/** Aggregates of aggregates are followed this deep, no deeper. */
+export const MAX_AGGREGATE_DEPTH = 4;
 
 const FEED_PARTITION = 'feed';
 
-const feedRowSchema = z.object({ rowKey: z.string(), visibility: visibilitySchema });
+const feedRowSchema = z.object({
+  rowKey: z.string(),
+  visibility: visibilitySchema,
+  members: z.string().default('[]'),
+  retention: z.string().default('{}'),
+});
+
+/** A feed request that cannot be carried out, in words the caller can act on. */
+export class FeedError extends Error {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 409,
+  ) {
+    super(message);
+    this.name = 'FeedError';
+  }
+}
 
 export async function getFeed(table: TableClient, name: string): Promise<Feed | undefined> {
   try {
     const row = feedRowSchema.parse(await table.getEntity(FEED_PARTITION, name));
-    return { name: row.rowKey, visibility: row.visibility };
+    return toFeed(row);
   } catch (error) {
     if (error instanceof RestError && error.statusCode === 404) return undefined;
     throw error;
   }
 }
 
-/** Creates the feed unless it exists; an existing feed keeps its settings. */
-export async function ensureFeed(table: TableClient, feed: Feed): Promise<void> {
+function toFeed(row: z.infer<typeof feedRowSchema>): Feed {
+  return {
+    name: row.rowKey,
+    visibility: row.visibility,
+    members: z.array(z.string()).parse(JSON.parse(row.members)),
+    retention: retentionPolicySchema.parse(JSON.parse(row.retention)),
+  };
+}
+
+export async function listFeeds(table: TableClient): Promise<Feed[]> {
+  const feeds: Feed[] = [];
+  const rows = table.listEntities({
+    queryOptions: { filter: `PartitionKey eq '${FEED_PARTITION}'` },
+  });
+  for await (const row of rows) feeds.push(toFeed(feedRowSchema.parse(row)));
+  return feeds;
+}
+
+function parseInput(input: unknown): Feed {
+  const parsed = feedInputSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new FeedError(`invalid feed: ${where}${issue?.message ?? 'unknown problem'}`, 400);
+  }
+  return parsed.data;
+}
+
+/**
+ * Members must exist, and following them from the new feed must never come back to it nor go
+ * deeper than MAX_AGGREGATE_DEPTH.
+ */
+async function checkMembers(table: TableClient, feed: Feed): Promise<void> {
+  if (feed.members.includes(feed.name))
+    throw new FeedError(`feed "${feed.name}" cannot be its own member`, 400);
+  const seen = new Map<string, Feed>();
+  const walk = async (names: readonly string[], depth: number, path: string[]): Promise<void> => {
+    for (const name of names) {
+      if (name === feed.name) {
+        throw new FeedError(`members would form a cycle: ${[...path, name].join(' -> ')}`, 400);
+      }
+      const member = seen.get(name) ?? (await getFeed(table, name));
+      if (!member) throw new FeedError(`member feed "${name}" does not exist`, 400);
+      seen.set(name, member);
+      if (member.members.length === 0) continue;
+      if (depth >= MAX_AGGREGATE_DEPTH) {
+        throw new FeedError(
+          `aggregates nest deeper than ${MAX_AGGREGATE_DEPTH} levels at "${name}"`,
+          400,
+        );
+      }
+      await walk(member.members, depth + 1, [...path, name]);
+    }
+  };
+  await walk(feed.members, 1, [feed.name]);
+}
+
+function toRow(feed: Feed) {
+  return {
+    partitionKey: FEED_PARTITION,
+    rowKey: feed.name,
+    visibility: feed.visibility,
+    members: JSON.stringify(feed.members),
+    retention: JSON.stringify(feed.retention),
+  };
+}
+
+export async function createFeed(table: TableClient, input: unknown): Promise<Feed> {
+  const feed = parseInput(input);
+  await checkMembers(table, feed);
   try {
-    await table.createEntity({
-      partitionKey: FEED_PARTITION,
-      rowKey: feed.name,
-      visibility: feed.visibility,
-    });
+    await table.createEntity(toRow(feed));
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 409) return;
+    if (error instanceof RestError && error.statusCode === 409) {
+      throw new FeedError(`feed "${feed.name}" already exists`, 409);
+    }
+    throw error;
+  }
+  return feed;
+}
+
+/** Changes the given settings of an existing feed; the rest stay. */
+export async function updateFeed(
+  table: TableClient,
+  name: string,
+  changes: Record<string, unknown>,
+): Promise<Feed> {
+  const current = await getFeed(table, name);
+  if (!current) throw new FeedError(`feed "${name}" does not exist`, 404);
+  const feed = parseInput({ ...current, ...changes, name });
+  await checkMembers(table, feed);
+  await table.updateEntity(toRow(feed), 'Replace');
+  return feed;
+}
+
+/** Removes a feed's settings. Its packages stay in storage until deleted; aggregates naming it are refused. */
+export async function deleteFeed(table: TableClient, name: string): Promise<void> {
+  const users = (await listFeeds(table)).filter((feed) => feed.members.includes(name));
+  if (users.length > 0) {
+    throw new FeedError(
+      `feed "${name}" is a member of ${users.map((f) => `"${f.name}"`).join(', ')}`,
+      409,
+    );
+  }
+  try {
+    await table.deleteEntity(FEED_PARTITION, name);
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 404) {
+      throw new FeedError(`feed "${name}" does not exist`, 404);
+    }
+    throw error;
+  }
+}
+
+/** Creates the feed unless it exists; an existing feed keeps its settings. */
+export async function ensureFeed(table: TableClient, input: FeedInput): Promise<void> {
+  try {
+    await createFeed(table, input);
+  } catch (error) {
+    if (error instanceof FeedError && error.status === 409) return;
     throw error;
   }
 }

@@ -1,6 +1,7 @@
 import { EntryLocation, KeyRecord, KeySource } from '../index/location';
 import { parseSymbolIndex, SYMBOL_INDEX_NAME, SymbolIndex } from '../index/symbolIndex';
 import { mapLimit } from '../util/mapLimit';
+import { identityFromNuspec, PackageIdentity } from '../packages/packageIdentity';
 import { derivePackageKeys } from './derivePackageKeys';
 import { RangeReadError } from '../zip/chunkedReader';
 import { entryProblem, PackageZip, ZipEntryInfo, ZipLimits } from '../zip/packageZip';
@@ -9,7 +10,7 @@ export interface AnalysisLimits extends ZipLimits {
   maxIndexBytes: number;
 }
 
-export interface PackageIdentity {
+export interface PackageBlob {
   readonly packageUid: string;
   readonly blob: string;
   readonly blobEtag: string;
@@ -17,6 +18,8 @@ export interface PackageIdentity {
 
 /** What indexing found in one package; `damaged` means nothing of it may be served. */
 export interface Analysis {
+  /** From the package's .nuspec, when it has one that names both. */
+  readonly identity?: PackageIdentity;
   readonly keys: KeyRecord[];
   readonly errors: string[];
   readonly warnings: string[];
@@ -62,7 +65,7 @@ function damaged(reason: string, warnings: string[] = []): Analysis {
  */
 export async function analysePackage(
   zip: PackageZip,
-  identity: PackageIdentity,
+  blob: PackageBlob,
   limits: AnalysisLimits,
 ): Promise<Analysis> {
   const errors: string[] = [];
@@ -72,6 +75,7 @@ export async function analysePackage(
     warnings.push('the package holds no files, so it offers no keys');
     return { keys: [], errors, warnings };
   }
+  const identity = await readNuspec(zip, limits);
   const index = await readExplicitIndex(zip, byName.get(SYMBOL_INDEX_NAME), limits);
   if (!index.ok) return damaged(index.reason);
   for (const { clientKey, reason } of index.rejected) {
@@ -121,7 +125,7 @@ export async function analysePackage(
       return;
     }
     const location: EntryLocation = {
-      ...identity,
+      ...blob,
       entry: entry.name,
       dataOffset,
       compressedSize: entry.compressedSize,
@@ -139,5 +143,22 @@ export async function analysePackage(
   });
   // Stable output whatever order the header reads finished in: re-runs give identical documents.
   keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { keys, errors, warnings };
+  return identity ? { identity, keys, errors, warnings } : { keys, errors, warnings };
+}
+
+const MAX_NUSPEC_BYTES = 1024 * 1024;
+
+/** A NuGet package names itself in the .nuspec at its root; a broken one is only a warning's worth. */
+async function readNuspec(
+  zip: PackageZip,
+  limits: AnalysisLimits,
+): Promise<PackageIdentity | undefined> {
+  const entry = zip.entries.find((candidate) => /^[^/]+\.nuspec$/i.test(candidate.name));
+  if (!entry || entryProblem(entry, limits)) return undefined;
+  try {
+    return identityFromNuspec((await zip.readSmallEntry(entry, MAX_NUSPEC_BYTES)).toString('utf8'));
+  } catch (error) {
+    if (error instanceof RangeReadError) throw error;
+    return undefined;
+  }
 }

@@ -4,7 +4,8 @@ import { deleteKeyRows, KeyRowOwner, precedingCandidate, writeKeyRows } from '..
 import { KeyRecord } from '../index/location';
 import { getPackageRow, putPackageRow } from '../packages/packageTable';
 import { packageUidFor } from '../packages/packageUid';
-import { INDEXED_STATES, PackageState, StateChange } from '../packages/states';
+import { DELETING_STATES, INDEXED_STATES, PackageState, StateChange } from '../packages/states';
+import { identityFromName } from '../packages/packageIdentity';
 import {
   MAX_HISTORY,
   readStatusDocument,
@@ -27,6 +28,7 @@ export interface IndexerDeps {
 export type IndexOutcome =
   | { kind: 'indexed'; packageUid: string; state: PackageState; keys: number }
   | { kind: 'unchanged'; packageUid: string; state: PackageState }
+  | { kind: 'deleting'; packageUid: string }
   | { kind: 'gone' }
   | { kind: 'replaced' };
 
@@ -69,15 +71,24 @@ export async function indexPackage(
   if (row && row.blobEtag === blobEtag && INDEXED_STATES.has(row.state)) {
     return { kind: 'unchanged', packageUid, state: row.state };
   }
+  // A package on its way out is not brought back; its delete removes the blob too.
+  if (row && DELETING_STATES.has(row.state)) return { kind: 'deleting', packageUid };
   const previous = await readStatusDocument(storage.statusContainer, feed, packageUid);
-  const firstIndexedAt = row?.firstIndexedAt ?? Date.now();
+  // An upload under the name of a deleted package is a new package: it queues behind the others.
+  const firstIndexedAt = row && row.state !== 'deleted' ? row.firstIndexedAt : Date.now();
   const owner = { feed, packageUid, firstIndexedAt };
   let history = [...(previous?.history ?? []), change('indexing')];
+  const uploadedAt = (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString();
+  const uploader = properties.metadata?.owner ?? '';
 
   await putPackageRow(storage.packagesTable, {
     feed,
     packageUid,
     name,
+    id: row?.id ?? '',
+    version: row?.version ?? '',
+    owner: uploader,
+    uploadedAt,
     blobEtag,
     size,
     state: 'indexing',
@@ -95,6 +106,7 @@ export async function indexPackage(
     if (isReplacedWhileReading(error)) return { kind: 'replaced' };
     throw error;
   }
+  const identity = analysis.identity ?? identityFromName(name);
 
   const newIds = new Set(analysis.keys.map(keyId));
   const stale = (previous?.keys ?? []).filter((record) => !newIds.has(keyId(record)));
@@ -102,6 +114,9 @@ export async function indexPackage(
     feed,
     packageUid,
     name,
+    ...identity,
+    owner: uploader,
+    uploadedAt,
     blobEtag,
     size,
     firstIndexedAt: new Date(firstIndexedAt).toISOString(),
@@ -117,6 +132,16 @@ export async function indexPackage(
   });
   await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
   await deleteKeyRows(storage.symbolKeysTable, owner, stale);
+  const changed = [...analysis.keys, ...stale].map((record: KeyRecord) => record.key);
+
+  // A delete that began while this run wrote rows read an older document: the rows are ours to
+  // take back.
+  const now_ = await getPackageRow(storage.packagesTable, feed, packageUid);
+  if (now_ && (DELETING_STATES.has(now_.state) || now_.state === 'deleted')) {
+    await deleteKeyRows(storage.symbolKeysTable, owner, analysis.keys);
+    deps.keysChanged?.(feed, changed);
+    return { kind: 'deleting', packageUid };
+  }
 
   const conflicts = await conflictWarnings(deps, owner, analysis.keys);
   const state: PackageState = analysis.damaged
@@ -143,10 +168,7 @@ export async function indexPackage(
     errorCount: doc.errors.length,
     warningCount: doc.warnings.length,
   });
-  deps.keysChanged?.(
-    feed,
-    [...analysis.keys, ...stale].map((record: KeyRecord) => record.key),
-  );
+  deps.keysChanged?.(feed, changed);
   return { kind: 'indexed', packageUid, state, keys: doc.keys.length };
 }
 

@@ -1,4 +1,4 @@
-import { RestError, TableClient } from '@azure/data-tables';
+import { odata, RestError, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { PACKAGE_STATES, PackageState } from './states';
 
@@ -6,7 +6,14 @@ import { PACKAGE_STATES, PackageState } from './states';
 export interface PackageRow {
   readonly feed: string;
   readonly packageUid: string;
+  /** Name of the blob inside the feed's folder. */
   readonly name: string;
+  /** NuGet id and version (from the .nuspec, else from the file name). */
+  readonly id: string;
+  readonly version: string;
+  /** Who uploaded it: the owner of the push token, or "" for a blob dropped into storage. */
+  readonly owner: string;
+  readonly uploadedAt: string;
   readonly blobEtag: string;
   readonly size: number;
   readonly state: PackageState;
@@ -22,6 +29,10 @@ const rowSchema = z.object({
   partitionKey: z.string(),
   rowKey: z.string(),
   name: z.string(),
+  id: z.string().default(''),
+  version: z.string().default(''),
+  owner: z.string().default(''),
+  uploadedAt: z.string().default(''),
   blobEtag: z.string(),
   size: z.number(),
   state: z.enum(PACKAGE_STATES),
@@ -32,16 +43,18 @@ const rowSchema = z.object({
   warningCount: z.number(),
 });
 
+function toRow(entity: unknown): PackageRow {
+  const { partitionKey, rowKey, ...rest } = rowSchema.parse(entity);
+  return { feed: partitionKey, packageUid: rowKey, ...rest };
+}
+
 export async function getPackageRow(
   table: TableClient,
   feed: string,
   packageUid: string,
 ): Promise<PackageRow | undefined> {
   try {
-    const { partitionKey, rowKey, ...rest } = rowSchema.parse(
-      await table.getEntity(feed, packageUid),
-    );
-    return { feed: partitionKey, packageUid: rowKey, ...rest };
+    return toRow(await table.getEntity(feed, packageUid));
   } catch (error) {
     if (error instanceof RestError && error.statusCode === 404) return undefined;
     throw error;
@@ -51,4 +64,32 @@ export async function getPackageRow(
 export async function putPackageRow(table: TableClient, row: PackageRow): Promise<void> {
   const { feed, packageUid, ...rest } = row;
   await table.upsertEntity({ partitionKey: feed, rowKey: packageUid, ...rest }, 'Replace');
+}
+
+/** Changes only the state of a package row, leaving what the indexer wrote. */
+export async function setPackageState(
+  table: TableClient,
+  feed: string,
+  packageUid: string,
+  state: PackageState,
+): Promise<void> {
+  await table.updateEntity(
+    { partitionKey: feed, rowKey: packageUid, state, stateChangedAt: new Date().toISOString() },
+    'Merge',
+  );
+}
+
+/** Every package of a feed (one partition), optionally in one state. */
+export async function listPackages(
+  table: TableClient,
+  feed: string,
+  state?: PackageState,
+): Promise<PackageRow[]> {
+  const filter = state
+    ? odata`PartitionKey eq ${feed} and state eq ${state}`
+    : odata`PartitionKey eq ${feed}`;
+  const rows: PackageRow[] = [];
+  for await (const entity of table.listEntities({ queryOptions: { filter } }))
+    rows.push(toRow(entity));
+  return rows;
 }

@@ -21,6 +21,9 @@ export const INDEXED_STATES: ReadonlySet<PackageState> = new Set([
   'damaged',
 ]);
 
+/** A delete has been asked for or is under way: the package must not be indexed again. */
+export const DELETING_STATES: ReadonlySet<PackageState> = new Set(['deletingqueued', 'deleting']);
+
 export interface StateChange {
   readonly state: PackageState;
   readonly at: string;

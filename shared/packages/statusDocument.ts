@@ -8,6 +8,10 @@ export interface StatusDocument {
   readonly packageUid: string;
   /** Name of the package inside the feed, as uploaded. */
   readonly name: string;
+  readonly id: string;
+  readonly version: string;
+  readonly owner: string;
+  readonly uploadedAt: string;
   readonly blobEtag: string;
   readonly size: number;
   readonly state: PackageState;

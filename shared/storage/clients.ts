@@ -1,9 +1,14 @@
 import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
-import { QueueServiceClient } from '@azure/storage-queue';
+import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 
 export const CONTAINERS = { packages: 'packages', status: 'status', catalog: 'catalog' } as const;
-export const TABLES = { feeds: 'feeds', packages: 'packages', symbolKeys: 'symbolkeys' } as const;
+export const TABLES = {
+  feeds: 'feeds',
+  tokens: 'tokens',
+  packages: 'packages',
+  symbolKeys: 'symbolkeys',
+} as const;
 export const QUEUES = { deletes: 'deletes' } as const;
 
 /** One set of storage clients per process: the SDK clients pool their connections. */
@@ -11,8 +16,10 @@ export interface StorageClients {
   readonly blobs: BlobServiceClient;
   readonly queues: QueueServiceClient;
   readonly packagesContainer: ContainerClient;
+  readonly deletesQueue: QueueClient;
   readonly statusContainer: ContainerClient;
   readonly feedsTable: TableClient;
+  readonly tokensTable: TableClient;
   readonly packagesTable: TableClient;
   readonly symbolKeysTable: TableClient;
 }
@@ -42,8 +49,10 @@ export function createStorageClients(connectionString: string): StorageClients {
     blobs,
     queues,
     packagesContainer: blobs.getContainerClient(CONTAINERS.packages),
+    deletesQueue: queues.getQueueClient(QUEUES.deletes),
     statusContainer: blobs.getContainerClient(CONTAINERS.status),
     feedsTable: table(TABLES.feeds),
+    tokensTable: table(TABLES.tokens),
     packagesTable: table(TABLES.packages),
     symbolKeysTable: table(TABLES.symbolKeys),
   };
@@ -56,6 +65,7 @@ export async function ensureStorage(clients: StorageClients): Promise<void> {
       clients.blobs.getContainerClient(name).createIfNotExists(),
     ),
     clients.feedsTable.createTable(),
+    clients.tokensTable.createTable(),
     clients.packagesTable.createTable(),
     clients.symbolKeysTable.createTable(),
     ...Object.values(QUEUES).flatMap((name) => [

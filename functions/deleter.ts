@@ -1,0 +1,48 @@
+import { InvocationContext } from '@azure/functions';
+import { deleteMessageSchema, deletePackage, recordState } from '../shared/packages/deletePackage';
+import { runtime } from '../shared/runtime';
+import { QUEUES } from '../shared/storage/clients';
+import { FunctionDefinition } from './definition';
+
+/** host.json extensions.queues.maxDequeueCount: the attempt after which the host gives up. */
+const MAX_DEQUEUE_COUNT = 5;
+
+async function handler(message: unknown, context: InvocationContext): Promise<void> {
+  const rt = runtime();
+  const parsed = deleteMessageSchema.safeParse(message);
+  if (!parsed.success) {
+    // Retrying cannot mend a malformed message: straight to the poison queue, with the reason.
+    const reason = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`)
+      .join('; ');
+    await rt.storage.queues
+      .getQueueClient(`${QUEUES.deletes}-poison`)
+      .sendMessage(Buffer.from(JSON.stringify({ message, reason })).toString('base64'));
+    context.warn(`deleter: malformed message moved to the poison queue: ${reason}`);
+    return;
+  }
+  try {
+    const outcome = await deletePackage(rt.storage, parsed.data, (feed, keys) =>
+      rt.locations.invalidate(feed, keys),
+    );
+    context.log(`deleter: ${parsed.data.feed}/${parsed.data.packageUid}: ${outcome}`);
+  } catch (error) {
+    const attempt = Number(context.triggerMetadata?.dequeueCount ?? 1);
+    if (attempt >= MAX_DEQUEUE_COUNT) {
+      await recordState(
+        rt.storage,
+        parsed.data.feed,
+        parsed.data.packageUid,
+        'partial',
+        `the delete failed ${attempt} times and was given up: ${(error as Error).message}`,
+      );
+    }
+    throw error;
+  }
+}
+
+export const deleter: FunctionDefinition = {
+  kind: 'queue',
+  name: 'deleter',
+  options: { queueName: QUEUES.deletes, connection: 'AzureWebJobsStorage', handler },
+};

@@ -1,0 +1,147 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { odata, RestError, TableClient } from '@azure/data-tables';
+import { z } from 'zod';
+
+export const SCOPES = ['read', 'push', 'delete', 'admin'] as const;
+export const scopeSchema = z.enum(SCOPES);
+export type Scope = z.infer<typeof scopeSchema>;
+
+/** "sf_" and 32 random bytes, base64url: easy to spot in a leaked file, impossible to guess. */
+const TOKEN_PATTERN = /^sf_[A-Za-z0-9_-]{43}$/;
+const TOKEN_PARTITION = 'token';
+/** A token's public id: the first hex digits of its hash, enough to name it, useless to use it. */
+const ID_DIGITS = 16;
+
+export interface TokenInfo {
+  /** Names the token in listings and for revocation; not a secret. */
+  readonly id: string;
+  readonly feed: string;
+  readonly scopes: readonly Scope[];
+  readonly owner: string;
+  readonly createdAt: string;
+  readonly expiresAt?: string;
+  readonly revoked: boolean;
+}
+
+const rowSchema = z.object({
+  rowKey: z.string(),
+  feed: z.string(),
+  scopes: z.string(),
+  owner: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string().optional(),
+  revoked: z.boolean(),
+});
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function toInfo(row: z.infer<typeof rowSchema>): TokenInfo {
+  return {
+    id: row.rowKey.slice(0, ID_DIGITS),
+    feed: row.feed,
+    scopes: z.array(scopeSchema).parse(row.scopes.split(',')),
+    owner: row.owner,
+    createdAt: row.createdAt,
+    ...(row.expiresAt ? { expiresAt: row.expiresAt } : {}),
+    revoked: row.revoked,
+  };
+}
+
+export interface NewToken {
+  feed: string;
+  scopes: readonly Scope[];
+  /** Who the token acts for; packages pushed with it belong to this owner. */
+  owner?: string;
+  expiresAt?: Date;
+}
+
+/** Makes a token; only its hash is stored, so the returned secret is the only copy there is. */
+export async function createToken(
+  table: TableClient,
+  request: NewToken,
+): Promise<{ token: string; info: TokenInfo }> {
+  const token = `sf_${randomBytes(32).toString('base64url')}`;
+  const hash = hashToken(token);
+  const row = {
+    partitionKey: TOKEN_PARTITION,
+    rowKey: hash,
+    feed: request.feed,
+    scopes: [...new Set(request.scopes)].join(','),
+    owner: request.owner ?? `token-${hash.slice(0, ID_DIGITS)}`,
+    createdAt: new Date().toISOString(),
+    ...(request.expiresAt ? { expiresAt: request.expiresAt.toISOString() } : {}),
+    revoked: false,
+  };
+  await table.createEntity(row);
+  return { token, info: toInfo(row) };
+}
+
+export type TokenCheck =
+  | { valid: true; info: TokenInfo }
+  | { valid: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' };
+
+/** Looks a presented token up by its hash; nothing about the token itself is ever logged. */
+export async function checkToken(
+  table: TableClient,
+  presented: string,
+  now = new Date(),
+): Promise<TokenCheck> {
+  if (!TOKEN_PATTERN.test(presented)) return { valid: false, reason: 'malformed' };
+  const hash = hashToken(presented);
+  let row: z.infer<typeof rowSchema>;
+  try {
+    row = rowSchema.parse(await table.getEntity(TOKEN_PARTITION, hash));
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 404)
+      return { valid: false, reason: 'unknown' };
+    throw error;
+  }
+  // The lookup already matched; comparing the digests in constant time as well keeps the check
+  // free of timing differences whatever the storage does.
+  if (!timingSafeEqual(Buffer.from(row.rowKey, 'hex'), Buffer.from(hash, 'hex'))) {
+    return { valid: false, reason: 'unknown' };
+  }
+  if (row.revoked) return { valid: false, reason: 'revoked' };
+  if (row.expiresAt && new Date(row.expiresAt) <= now) return { valid: false, reason: 'expired' };
+  return { valid: true, info: toInfo(row) };
+}
+
+export async function listTokens(table: TableClient, feed?: string): Promise<TokenInfo[]> {
+  const filter = feed
+    ? odata`PartitionKey eq ${TOKEN_PARTITION} and feed eq ${feed}`
+    : odata`PartitionKey eq ${TOKEN_PARTITION}`;
+  const tokens: TokenInfo[] = [];
+  for await (const row of table.listEntities({ queryOptions: { filter } })) {
+    tokens.push(toInfo(rowSchema.parse(row)));
+  }
+  return tokens;
+}
+
+/** Revokes by public id; takes effect on the next request, as tokens are not cached. */
+export async function revokeToken(table: TableClient, id: string): Promise<TokenInfo | undefined> {
+  if (!/^[0-9a-f]{16}$/.test(id)) return undefined;
+  const rows = table.listEntities({
+    queryOptions: {
+      filter: odata`PartitionKey eq ${TOKEN_PARTITION} and RowKey ge ${id} and RowKey lt ${`${id}~`}`,
+    },
+  });
+  for await (const entity of rows) {
+    const row = rowSchema.parse(entity);
+    await table.updateEntity(
+      { partitionKey: TOKEN_PARTITION, rowKey: row.rowKey, revoked: true },
+      'Merge',
+    );
+    return toInfo({ ...row, revoked: true });
+  }
+  return undefined;
+}
+
+/** "90d", "12h", "30m": token lifetimes as people write them. */
+export function parseLifetime(text: string, now = new Date()): Date | undefined {
+  const match = /^(\d{1,5})([dhm])$/.exec(text);
+  if (!match) return undefined;
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
+  return new Date(now.getTime() + Number(match[1]) * unit);
+}
