@@ -19,7 +19,10 @@ export const settingsSchema = z.object({
   SYMFEED_MISS_CACHE_SECONDS: nonNegativeInt(2),
   SYMFEED_PUBLIC_MAX_AGE_SECONDS: nonNegativeInt(3_600),
   /** Authorises the /admin API; unset, the API is off. At least 32 characters: it is a secret. */
-  SYMFEED_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  SYMFEED_ADMIN_TOKEN: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().min(32, 'must be at least 32 characters').optional(),
+  ),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
