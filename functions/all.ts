@@ -2,6 +2,12 @@ import { deleter } from './deleter';
 import { FunctionDefinition } from './definition';
 import { health } from './health';
 import { indexer } from './indexer';
-import { symbols } from './symbols';
+import { symbols, symbolsWithToken } from './symbols';
 
-export const definitions: readonly FunctionDefinition[] = [symbols, health, indexer, deleter];
+export const definitions: readonly FunctionDefinition[] = [
+  symbols,
+  symbolsWithToken,
+  health,
+  indexer,
+  deleter,
+];

@@ -1,19 +1,21 @@
 import { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { credentialsFrom } from '../shared/feeds/access';
 import { runtime } from '../shared/runtime';
 import { serveSymbol } from '../shared/serve/serveSymbol';
-import { rawPathTail } from './rawPath';
 import { FunctionDefinition } from './definition';
+import { rawPathTail } from './rawPath';
 
-const ROUTE_PREFIX_SEGMENTS = 3; // F/{feed}/symbols/
-
-async function handler(request: HttpRequest): Promise<HttpResponseInit> {
-  return serveSymbol(runtime(), {
-    method: request.method === 'HEAD' ? 'HEAD' : 'GET',
-    feed: request.params.feed ?? '',
-    rawKey: rawPathTail(request.url, ROUTE_PREFIX_SEGMENTS),
-    range: request.headers.get('range'),
-    ifNoneMatch: request.headers.get('if-none-match'),
-  });
+/** Serves SSQP requests on a route whose key starts after `prefixSegments` path segments. */
+function handler(prefixSegments: number) {
+  return async (request: HttpRequest): Promise<HttpResponseInit> =>
+    serveSymbol(runtime(), {
+      method: request.method === 'HEAD' ? 'HEAD' : 'GET',
+      feed: request.params.feed ?? '',
+      rawKey: rawPathTail(request.url, prefixSegments),
+      range: request.headers.get('range'),
+      ifNoneMatch: request.headers.get('if-none-match'),
+      credentials: credentialsFrom(request.headers.get('authorization'), request.params.token),
+    });
 }
 
 export const symbols: FunctionDefinition = {
@@ -23,6 +25,18 @@ export const symbols: FunctionDefinition = {
     methods: ['GET', 'HEAD'],
     route: 'F/{feed}/symbols/{*clientKey}',
     authLevel: 'anonymous',
-    handler,
+    handler: handler(3),
+  },
+};
+
+/** The token in the path: the one form of credentials every debugger's symbol path can carry. */
+export const symbolsWithToken: FunctionDefinition = {
+  kind: 'http',
+  name: 'symbolsWithToken',
+  options: {
+    methods: ['GET', 'HEAD'],
+    route: 'F/{feed}/auth/{token}/symbols/{*clientKey}',
+    authLevel: 'anonymous',
+    handler: handler(5),
   },
 };

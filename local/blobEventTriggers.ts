@@ -66,21 +66,49 @@ export class BlobEventScanner {
           blobType: 'BlockBlob',
         },
       };
-      try {
-        await definition.options.handler(
-          event,
-          invocationContext(definition.name, this.log, { ...event }),
-        );
-        this.seen.set(id, etag);
-        this.failures.delete(id);
-      } catch (error) {
-        const attempts = (this.failures.get(id) ?? 0) + 1;
-        this.failures.set(id, attempts);
-        this.log(
-          `${definition.name}: ${blob.name}: attempt ${attempts} failed: ${(error as Error).message}`,
-        );
-        if (attempts >= MAX_ATTEMPTS) this.seen.set(id, etag);
-      }
+      if (await this.deliver(definition, id, event)) this.seen.set(id, etag);
+    }
+    // A blob seen before and gone now was deleted: Event Grid sends BlobDeleted.
+    const prefix = `${definition.name}\n`;
+    for (const id of [...this.seen.keys()]) {
+      if (!id.startsWith(prefix) || present.has(id)) continue;
+      const name = id.slice(prefix.length);
+      const event: EventGridEvent = {
+        id: crypto.randomUUID(),
+        topic: 'local',
+        eventType: 'Microsoft.Storage.BlobDeleted',
+        subject: blobEventSubject(definition.container, name),
+        eventTime: new Date().toISOString(),
+        dataVersion: '',
+        metadataVersion: '1',
+        data: { api: 'DeleteBlob', url: container.getBlobClient(name).url, blobType: 'BlockBlob' },
+      };
+      if (await this.deliver(definition, id, event)) this.seen.delete(id);
+    }
+  }
+
+  /** Hands one event to the function; true when it is done with (delivered, or given up on). */
+  private async deliver(
+    definition: DefinitionOf<'blobEvents'>,
+    id: string,
+    event: EventGridEvent,
+  ): Promise<boolean> {
+    try {
+      await definition.options.handler(
+        event,
+        invocationContext(definition.name, this.log, { ...event }),
+      );
+      this.failures.delete(id);
+      return true;
+    } catch (error) {
+      const attempts = (this.failures.get(id) ?? 0) + 1;
+      this.failures.set(id, attempts);
+      this.log(
+        `${definition.name}: ${event.subject}: attempt ${attempts} failed: ${(error as Error).message}`,
+      );
+      if (attempts < MAX_ATTEMPTS) return false;
+      this.failures.delete(id);
+      return true;
     }
   }
 }

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { HttpFunctionOptions, HttpRequest, HttpResponseInit } from '@azure/functions';
 import { DefinitionOf } from '../functions/definition';
+import { redactUrl } from '../shared/feeds/access';
 import { invocationContext, LogLine } from './invocation';
 
 interface Route {
@@ -50,7 +51,7 @@ export async function startHttpTriggers(
   });
   const server = createServer((req, res) => {
     handle(routes, req, res, log).catch((error: Error) => {
-      log(`http: ${req.method} ${req.url}: ${error.stack ?? error.message}`);
+      log(`http: ${req.method} ${redactUrl(req.url ?? '')}: ${error.stack ?? error.message}`);
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Internal error; see the host log.\n');
     });

@@ -99,3 +99,8 @@ export async function authorize(
   }
   return { ok: true, owner: check.info.owner };
 }
+
+/** A URL fit for a log line: a token in the path is replaced, so logs never hold one. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/auth\/[^/]*\//gi, '/auth/[redacted]/');
+}

@@ -114,6 +114,12 @@ async function checkMembers(table: TableClient, feed: Feed): Promise<void> {
       }
       const member = seen.get(name) ?? (await getFeed(table, name));
       if (!member) throw new FeedError(`member feed "${name}" does not exist`, 400);
+      if (feed.visibility === 'public' && member.visibility === 'private') {
+        throw new FeedError(
+          `public feed "${feed.name}" cannot include private feed "${name}": it would make it public`,
+          400,
+        );
+      }
       seen.set(name, member);
       if (member.members.length === 0) continue;
       if (depth >= MAX_AGGREGATE_DEPTH) {
@@ -162,6 +168,17 @@ export async function updateFeed(
   if (!current) throw new FeedError(`feed "${name}" does not exist`, 404);
   const feed = parseInput({ ...current, ...changes, name });
   await checkMembers(table, feed);
+  if (feed.visibility === 'private') {
+    const exposing = (await listFeeds(table)).filter(
+      (other) => other.visibility === 'public' && other.members.includes(name),
+    );
+    if (exposing.length > 0) {
+      throw new FeedError(
+        `feed "${name}" cannot become private while public aggregate "${exposing[0]?.name}" includes it`,
+        409,
+      );
+    }
+  }
   await table.updateEntity(toRow(feed), 'Replace');
   return feed;
 }

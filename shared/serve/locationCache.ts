@@ -1,13 +1,15 @@
 import { Settings } from '../config/settings';
+import { Feed, getFeed, MAX_AGGREGATE_DEPTH } from '../feeds/feedTable';
 import { findLocation } from '../index/keyTable';
-import { EntryLocation } from '../index/location';
-import { Feed, getFeed } from '../feeds/feedTable';
+import { EntryLocation, KeySource } from '../index/location';
 import { StorageClients } from '../storage/clients';
 import { TtlCache } from '../util/ttlCache';
 
 const MAX_CACHED_KEYS = 100_000;
 const MAX_CACHED_FEEDS = 1_000;
 const FEED_TTL_MS = 30_000;
+
+export type ResolvedLocation = EntryLocation & { readonly source: KeySource };
 
 /**
  * Key -> location and feed lookups with a short memory. A location can change (a package is
@@ -16,7 +18,7 @@ const FEED_TTL_MS = 30_000;
  * delete path of this process invalidate what they change at once.
  */
 export class LocationCache {
-  private readonly locations = new TtlCache<EntryLocation | undefined>(MAX_CACHED_KEYS);
+  private readonly locations = new TtlCache<ResolvedLocation | undefined>(MAX_CACHED_KEYS);
   private readonly feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
 
   constructor(
@@ -36,7 +38,38 @@ export class LocationCache {
     return feed;
   }
 
-  async location(feed: string, key: string): Promise<EntryLocation | undefined> {
+  /**
+   * The location a feed serves a key from. An aggregate serves the union of its members: an
+   * explicit key of any member first, then the members in order, each by its own rule.
+   */
+  async resolve(feed: Feed, key: string): Promise<ResolvedLocation | undefined> {
+    if (feed.members.length === 0) return this.location(feed.name, key);
+    const members = await this.leafMembers(feed);
+    const candidates = await Promise.all(members.map((member) => this.location(member, key)));
+    return (
+      candidates.find((c) => c?.source === 'explicit') ?? candidates.find((c) => c !== undefined)
+    );
+  }
+
+  /** The plain feeds under an aggregate, in precedence order, nested aggregates flattened in place. */
+  private async leafMembers(feed: Feed): Promise<string[]> {
+    const leaves: string[] = [];
+    const walk = async (names: readonly string[], depth: number) => {
+      for (const name of names) {
+        const member = await this.feed(name);
+        if (!member) continue;
+        if (member.members.length === 0) {
+          if (!leaves.includes(name)) leaves.push(name);
+        } else if (depth < MAX_AGGREGATE_DEPTH) {
+          await walk(member.members, depth + 1);
+        }
+      }
+    };
+    await walk(feed.members, 1);
+    return leaves;
+  }
+
+  private async location(feed: string, key: string): Promise<ResolvedLocation | undefined> {
     const id = `${feed}\n${key}`;
     const cached = this.locations.get(id);
     if (cached.hit) return cached.value;

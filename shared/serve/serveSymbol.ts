@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import { RestError } from '@azure/storage-blob';
+import { authorize, Credentials } from '../feeds/access';
 import { feedNameSchema } from '../feeds/feedName';
 import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
@@ -16,6 +17,7 @@ export interface SymbolRequest {
   readonly rawKey: string;
   readonly range?: string | null;
   readonly ifNoneMatch?: string | null;
+  readonly credentials: Credentials;
 }
 
 export interface SymbolResponse {
@@ -89,10 +91,24 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
   try {
     const feed = await rt.locations.feed(feedName.data);
     if (!feed) return text(404, `Feed "${request.feed}" does not exist.`);
-    const location = await rt.locations.location(feed.name, check.key);
+    // Before any lookup: a caller who may not read the feed learns nothing of its keys.
+    const access = await authorize(rt.storage.tokensTable, feed, 'read', request.credentials);
+    if (!access.ok) {
+      return text(
+        access.status,
+        access.message,
+        access.challenge ? { 'WWW-Authenticate': access.challenge } : {},
+      );
+    }
+    const location = await rt.locations.resolve(feed, check.key);
     if (!location) return text(404, `No file with key "${check.key}" in feed "${feed.name}".`);
-    return await respond(rt, request, location, () =>
-      rt.locations.invalidate(feed.name, [check.key]),
+    const cacheControl =
+      feed.visibility === 'public'
+        ? `public, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`
+        : `private, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`;
+    return await respond(rt, request, location, cacheControl, () =>
+      // The member feed that holds the package is the folder of its blob.
+      rt.locations.invalidate(location.blob.slice(0, location.blob.indexOf('/')), [check.key]),
     );
   } catch (error) {
     if (error instanceof RestError) {
@@ -106,6 +122,7 @@ async function respond(
   rt: Runtime,
   request: SymbolRequest,
   location: EntryLocation,
+  cacheControl: string,
   forget: () => void,
 ): Promise<SymbolResponse> {
   const etag = entityTag(location);
@@ -113,7 +130,7 @@ async function respond(
   const headers: Record<string, string> = {
     'Content-Type': 'application/octet-stream',
     ETag: etag,
-    'Cache-Control': `public, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`,
+    'Cache-Control': cacheControl,
     'Accept-Ranges': stored ? 'bytes' : 'none',
     'X-Symfeed-Package': encodeURIComponent(location.blob),
     'X-Symfeed-Package-Uid': location.packageUid,

@@ -102,7 +102,7 @@ it('runs timers on their NCRONTAB schedule', async () => {
   expect(ticks[0]!.scheduleStatus.next).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
 });
 
-it('turns a new or replaced blob into one BlobCreated event each', async () => {
+it('turns a new or replaced blob into one BlobCreated event each, and a deleted one into BlobDeleted', async () => {
   const blob = storage.blobs.getContainerClient('drops').getBlockBlobClient('some/thing.zip');
   await blob.upload('one', 3);
   expect(await until(() => events.length === 1)).toBe(true);
@@ -115,4 +115,10 @@ it('turns a new or replaced blob into one BlobCreated event each', async () => {
   await blob.upload('two!', 4);
   expect(await until(() => events.length === 2)).toBe(true);
   expect(events[1]!.data).toMatchObject({ contentLength: 4 });
+  await blob.delete();
+  expect(await until(() => events.length === 3)).toBe(true);
+  expect(events[2]).toMatchObject({
+    eventType: 'Microsoft.Storage.BlobDeleted',
+    subject: '/blobServices/default/containers/drops/blobs/some/thing.zip',
+  });
 });
