@@ -100,16 +100,23 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
         access.challenge ? { 'WWW-Authenticate': access.challenge } : {},
       );
     }
-    const location = await rt.locations.resolve(feed, check.key);
-    if (!location) return text(404, `No file with key "${check.key}" in feed "${feed.name}".`);
     const cacheControl =
       feed.visibility === 'public'
         ? `public, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`
         : `private, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`;
-    return await respond(rt, request, location, cacheControl, () =>
+    // A remembered location can outlive its package (deleted or replaced by another instance):
+    // the read then fails, the memory is dropped, and the key is resolved afresh once.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const location = await rt.locations.resolve(feed, check.key);
+      if (!location) return text(404, `No file with key "${check.key}" in feed "${feed.name}".`);
+      const response = await respond(rt, request, location, cacheControl);
+      if (response !== STALE) return response;
       // The member feed that holds the package is the folder of its blob.
-      rt.locations.invalidate(location.blob.slice(0, location.blob.indexOf('/')), [check.key]),
-    );
+      rt.locations.invalidate(location.blob.slice(0, location.blob.indexOf('/')), [check.key]);
+    }
+    return text(503, 'The package holding this file is changing; retry shortly.', {
+      'Retry-After': '2',
+    });
   } catch (error) {
     if (error instanceof RestError) {
       return text(503, 'Symbol storage is unavailable; retry shortly.', { 'Retry-After': '5' });
@@ -118,13 +125,15 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
   }
 }
 
+/** The package blob is gone or replaced since its location was looked up. */
+const STALE = Symbol('stale location');
+
 async function respond(
   rt: Runtime,
   request: SymbolRequest,
   location: EntryLocation,
   cacheControl: string,
-  forget: () => void,
-): Promise<SymbolResponse> {
+): Promise<SymbolResponse | typeof STALE> {
   const etag = entityTag(location);
   const stored = location.method === COMPRESSION_METHODS.stored;
   const headers: Record<string, string> = {
@@ -165,14 +174,7 @@ async function respond(
     body = download.readableStreamBody as Readable;
   } catch (error) {
     if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404)) {
-      forget();
-      return text(
-        503,
-        'The package holding this file changed and is being re-indexed; retry shortly.',
-        {
-          'Retry-After': '2',
-        },
-      );
+      return STALE;
     }
     throw error;
   }
