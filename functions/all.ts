@@ -2,6 +2,7 @@ import { deleter } from './deleter';
 import { FunctionDefinition } from './definition';
 import { health } from './health';
 import { indexer } from './indexer';
+import { retention } from './retention';
 import { symbols, symbolsWithToken } from './symbols';
 
 export const definitions: readonly FunctionDefinition[] = [
@@ -10,4 +11,5 @@ export const definitions: readonly FunctionDefinition[] = [
   health,
   indexer,
   deleter,
+  retention,
 ];
