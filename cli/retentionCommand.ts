@@ -27,7 +27,7 @@ export async function retentionCommand(
     out.line(`${packageUid}\t${`${id} ${version}`.trimEnd()}\t${reason}`);
   }
   const count = `${plan.length} package${plan.length === 1 ? '' : 's'}`;
-  out.warn(
+  out.note(
     options.dryRun
       ? `(dry run) retention would delete ${count} of feed "${name.data}"; nothing was changed`
       : `retention queued ${count} of feed "${name.data}" for deletion`,

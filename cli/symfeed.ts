@@ -1,17 +1,40 @@
 #!/usr/bin/env node
-import { parseArgs, ParseArgsConfig } from 'node:util';
+import { RestError } from '@azure/data-tables';
+import { problemOf } from '../shared/admin/manage';
+import { exactly, parse, UsageError } from './args';
+import { feedCommand } from './feedCommands';
 import { keysCommand } from './keysCommand';
 import { CliError, Output, processOutput } from './output';
+import { packageCommand } from './packageCommands';
 import { packCommand } from './packCommand';
+import { retentionCommand } from './retentionCommand';
+import { tokenCommand } from './tokenCommands';
 
 const USAGE = `usage:
   symfeed keys <file|folder|package.zip>... [--json]
       print every key symfeed serves each file under, one "key<TAB>path" line each;
       entries of a package print as "package.zip!entry"
   symfeed pack <folder> -o <package.zip>
-      write a symbol package whose symbol_index.json maps every derived key`;
-
-class UsageError extends Error {}
+      write a symbol package whose symbol_index.json maps every derived key
+  symfeed feed create <name> [--private] [--members a,b] [retention rules]
+  symfeed feed update <name> [--private|--public] [--members a,b] [--no-retention] [rules]
+  symfeed feed delete <name>
+  symfeed feed list [--json]
+      retention rules: --keep-latest N (uploads per package id), --max-age-days D,
+      --prerelease-only (the age rule deletes prereleases only), --max-packages M;
+      update sets the rules it names and keeps the others, unless --no-retention;
+      --members '' leaves no members
+  symfeed token create <feed> --scopes read[,push,delete,admin] [--expires 90d] [--owner NAME]
+      prints the new token alone on standard output; only its hash is stored
+  symfeed token list [<feed>] [--json]
+  symfeed token revoke <id>
+  symfeed package list <feed> [--state STATE] [--json]
+  symfeed package show <feed> <uid>
+      the package's status document
+  symfeed package delete <feed> <uid> [--reason TEXT]
+  symfeed retention run <feed> [--dry-run]
+feed, token, package and retention work on the storage account in AzureWebJobsStorage,
+by default the Azurite that npm start runs`;
 
 export async function main(argv: readonly string[], out: Output = processOutput): Promise<number> {
   const [command, ...rest] = argv;
@@ -31,8 +54,21 @@ export async function main(argv: readonly string[], out: Output = processOutput)
         if (positionals.length !== 1 || !values.output)
           throw new UsageError('pack needs one folder and -o <package.zip>');
         const count = await packCommand(positionals[0] as string, values.output, out);
-        out.warn(`wrote ${values.output} with ${count} keys`);
+        out.note(`wrote ${values.output} with ${count} keys`);
         return 0;
+      }
+      case 'feed':
+        return await feedCommand(rest, out);
+      case 'token':
+        return await tokenCommand(rest, out);
+      case 'package':
+        return await packageCommand(rest, out);
+      case 'retention': {
+        const { values, positionals } = parse(rest, { 'dry-run': { type: 'boolean' } });
+        const usage = 'retention takes "run" and one feed name';
+        const [run, feed] = exactly(positionals, 2, usage);
+        if (run !== 'run') throw new UsageError(usage);
+        return await retentionCommand(feed, { dryRun: values['dry-run'] === true }, out);
       }
       case undefined:
       case '-h':
@@ -45,22 +81,21 @@ export async function main(argv: readonly string[], out: Output = processOutput)
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      out.warn(`${error.message}\n${USAGE}`);
+      out.note(`${error.message}\n${USAGE}`);
       return 2;
     }
-    if (error instanceof CliError) {
-      out.warn(error.message);
+    const problem = error instanceof CliError ? error : problemOf(error);
+    if (problem) {
+      out.note(`error: ${problem.message}`);
+      return 1;
+    }
+    if (error instanceof RestError) {
+      out.note(
+        `error: the storage account in AzureWebJobsStorage (by default the Azurite of npm start) failed: ${error.message}`,
+      );
       return 1;
     }
     throw error;
-  }
-}
-
-function parse<T extends ParseArgsConfig['options']>(args: readonly string[], options: T) {
-  try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
   }
 }
 

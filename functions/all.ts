@@ -1,3 +1,4 @@
+import { admin } from './admin';
 import { deleter } from './deleter';
 import { FunctionDefinition } from './definition';
 import { health } from './health';
@@ -12,4 +13,5 @@ export const definitions: readonly FunctionDefinition[] = [
   indexer,
   deleter,
   retention,
+  ...admin,
 ];

@@ -12,7 +12,11 @@ import { makeZip, symbolIndex } from '../support/zips';
 async function run(...args: string[]) {
   const lines: string[] = [];
   const warnings: string[] = [];
-  const out: Output = { line: (text) => lines.push(text), warn: (text) => warnings.push(text) };
+  const out: Output = {
+    line: (text) => lines.push(text),
+    note: (text) => warnings.push(text),
+    warn: (text) => warnings.push(text),
+  };
   const code = await main(args, out);
   return { code, lines, warnings };
 }

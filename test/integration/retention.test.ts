@@ -64,7 +64,15 @@ async function untilDeleted(packages: readonly Package[]) {
 function capture(): { out: Output; lines: string[]; warnings: string[] } {
   const lines: string[] = [];
   const warnings: string[] = [];
-  return { out: { line: (t) => lines.push(t), warn: (t) => warnings.push(t) }, lines, warnings };
+  return {
+    out: {
+      line: (t) => lines.push(t),
+      note: (t) => warnings.push(t),
+      warn: (t) => warnings.push(t),
+    },
+    lines,
+    warnings,
+  };
 }
 
 beforeAll(async () => {

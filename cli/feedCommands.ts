@@ -1,0 +1,138 @@
+import { FeedSettings, validFeedName } from '../shared/admin/manage';
+import {
+  createFeed,
+  deleteFeed,
+  Feed,
+  getFeed,
+  listFeeds,
+  RetentionPolicy,
+  updateFeed,
+} from '../shared/feeds/feedTable';
+import { exactly, list, numberOption, parse, table, UsageError } from './args';
+import { Output } from './output';
+import { cliStorage } from './storage';
+
+const RETENTION_OPTIONS = {
+  'keep-latest': { type: 'string' },
+  'max-age-days': { type: 'string' },
+  'prerelease-only': { type: 'boolean' },
+  'max-packages': { type: 'string' },
+} as const;
+
+const SETTING_OPTIONS = {
+  private: { type: 'boolean' },
+  members: { type: 'string' },
+  ...RETENTION_OPTIONS,
+} as const;
+
+const NUMERIC_RULES = [
+  ['keep-latest', 'keepLatestPerId'],
+  ['max-age-days', 'maxAgeDays'],
+  ['max-packages', 'maxPackages'],
+] as const;
+
+/** The retention rules the options name; undefined when they name none. */
+function retentionOptions(values: {
+  [K in keyof typeof RETENTION_OPTIONS]?: string | boolean;
+}): RetentionPolicy | undefined {
+  const rules: RetentionPolicy = {};
+  for (const [option, field] of NUMERIC_RULES) {
+    const value = values[option];
+    if (typeof value === 'string') rules[field] = numberOption(option, value);
+  }
+  if (values['prerelease-only']) rules.prereleaseOnly = true;
+  // Ranges and integers are the domain's to check: it names the rule that is wrong.
+  return Object.keys(rules).length > 0 ? rules : undefined;
+}
+
+/** Retention as the options that would set it, so that a listing reads like a command line. */
+function describeRetention(policy: RetentionPolicy): string {
+  const rules = NUMERIC_RULES.flatMap(([option, field]) =>
+    policy[field] === undefined ? [] : [`${option} ${policy[field]}`],
+  );
+  if (policy.prereleaseOnly) rules.push('prerelease-only');
+  return rules.join(', ') || '-';
+}
+
+function describe(feed: Feed): string {
+  const members = feed.members.length > 0 ? `, members ${feed.members.join(',')}` : '';
+  return `${feed.name} (${feed.visibility}${members}, retention ${describeRetention(feed.retention)})`;
+}
+
+/** `symfeed feed create|update|delete|list`. */
+export async function feedCommand(args: readonly string[], out: Output): Promise<number> {
+  const [subcommand, ...rest] = args;
+  switch (subcommand) {
+    case 'create': {
+      const { values, positionals } = parse(rest, SETTING_OPTIONS);
+      const [name] = exactly(positionals, 1, 'feed create needs one feed name');
+      const retention = retentionOptions(values);
+      const settings: FeedSettings = {
+        visibility: values.private ? 'private' : 'public',
+        ...(values.members !== undefined && { members: list(values.members) }),
+        ...(retention && { retention }),
+      };
+      const { feedsTable } = await cliStorage();
+      out.line(`created feed ${describe(await createFeed(feedsTable, { ...settings, name }))}`);
+      return 0;
+    }
+    case 'update': {
+      const { values, positionals } = parse(rest, {
+        ...SETTING_OPTIONS,
+        public: { type: 'boolean' },
+        'no-retention': { type: 'boolean' },
+      });
+      const [name] = exactly(positionals, 1, 'feed update needs one feed name');
+      if (values.private && values.public)
+        throw new UsageError('a feed is either --private or --public');
+      const retention = retentionOptions(values);
+      const clear = values['no-retention'] === true;
+      const changes: FeedSettings = {
+        ...(values.private && { visibility: 'private' }),
+        ...(values.public && { visibility: 'public' }),
+        ...(values.members !== undefined && { members: list(values.members) }),
+      };
+      if (Object.keys(changes).length === 0 && !retention && !clear)
+        throw new UsageError('feed update needs at least one setting to change');
+      const { feedsTable } = await cliStorage();
+      if (retention || clear) {
+        // Each option sets one rule; the rules not named keep theirs unless --no-retention.
+        const current = clear ? {} : (await getFeed(feedsTable, validFeedName(name)))?.retention;
+        changes.retention = { ...current, ...retention };
+      }
+      out.line(`updated feed ${describe(await updateFeed(feedsTable, name, changes))}`);
+      return 0;
+    }
+    case 'delete': {
+      const [name] = exactly(parse(rest, {}).positionals, 1, 'feed delete needs one feed name');
+      await deleteFeed((await cliStorage()).feedsTable, validFeedName(name));
+      out.line(`deleted feed ${name}; its packages and tokens stay until deleted or revoked`);
+      return 0;
+    }
+    case 'list': {
+      const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
+      exactly(positionals, 0, 'feed list takes no arguments');
+      const feeds = await listFeeds((await cliStorage()).feedsTable);
+      if (values.json) {
+        out.line(JSON.stringify(feeds, null, 2));
+        return 0;
+      }
+      const rows = feeds.map((feed) => [
+        feed.name,
+        feed.visibility,
+        feed.members.join(',') || '-',
+        describeRetention(feed.retention),
+      ]);
+      for (const line of table(['NAME', 'VISIBILITY', 'MEMBERS', 'RETENTION'], rows)) {
+        out.line(line);
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(
+        subcommand === undefined
+          ? 'feed needs create, update, delete or list'
+          : `unknown feed command "${subcommand}"`,
+      );
+  }
+}

@@ -1,0 +1,211 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { RestError } from '@azure/storage-blob';
+import { z } from 'zod';
+import {
+  createFeed,
+  deleteFeed,
+  FeedError,
+  getFeed,
+  listFeeds,
+  updateFeed,
+} from '../feeds/feedTable';
+import { Runtime } from '../runtime';
+import { StorageClients } from '../storage/clients';
+import {
+  deletePackageByUid,
+  feedPackages,
+  feedSettingsSchema,
+  feedTokens,
+  issueToken,
+  packageStatus,
+  problemOf,
+  revokeTokenById,
+  validate,
+  validFeedName,
+} from './manage';
+
+/** An admin API request, whatever HTTP host carried it. */
+export interface AdminRequest {
+  readonly params: Readonly<Record<string, string | undefined>>;
+  readonly query: URLSearchParams;
+  readonly authorization: string | null;
+  /** The body; read only once the caller is known to be the admin. */
+  text(): Promise<string>;
+}
+
+export interface AdminResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly jsonBody?: unknown;
+}
+
+interface Outcome {
+  readonly status: number;
+  readonly body?: unknown;
+  /** What changed, for the log: names and ids only, never a secret. */
+  readonly audit?: string;
+}
+
+type Operation = (storage: StorageClients, request: AdminRequest) => Promise<Outcome>;
+
+/** An absent or blank body reads as {}: the schema then names whatever is missing. */
+async function jsonBody(request: AdminRequest): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new FeedError('the request body is not JSON', 400);
+  }
+}
+
+const param = (request: AdminRequest, name: string): string => request.params[name] ?? '';
+
+const deleteRequestSchema = z
+  .object({ reason: z.string().trim().min(1).max(500).optional() })
+  .strict();
+
+const operations = {
+  async listFeeds(storage) {
+    return { status: 200, body: { feeds: await listFeeds(storage.feedsTable) } };
+  },
+
+  /** Creates the feed, or changes the settings the body names; the others stay. */
+  async putFeed(storage, request) {
+    const name = validFeedName(param(request, 'feed'));
+    const settings = validate(feedSettingsSchema, await jsonBody(request), 'feed');
+    if (await getFeed(storage.feedsTable, name)) {
+      const feed = await updateFeed(storage.feedsTable, name, settings);
+      return { status: 200, body: feed, audit: `updated feed ${name}` };
+    }
+    const feed = await createFeed(storage.feedsTable, { ...settings, name });
+    return { status: 201, body: feed, audit: `created feed ${name}` };
+  },
+
+  async deleteFeed(storage, request) {
+    const name = validFeedName(param(request, 'feed'));
+    await deleteFeed(storage.feedsTable, name);
+    return { status: 204, audit: `deleted feed ${name}` };
+  },
+
+  async createToken(storage, request) {
+    const { token, info } = await issueToken(
+      storage,
+      param(request, 'feed'),
+      await jsonBody(request),
+    );
+    return {
+      status: 201,
+      body: { token, ...info },
+      audit: `created token ${info.id} of feed ${info.feed} (${info.scopes.join(',')})`,
+    };
+  },
+
+  async listTokens(storage, request) {
+    return { status: 200, body: { tokens: await feedTokens(storage, param(request, 'feed')) } };
+  },
+
+  async revokeToken(storage, request) {
+    const info = await revokeTokenById(storage, param(request, 'id'));
+    return { status: 200, body: info, audit: `revoked token ${info.id} of feed ${info.feed}` };
+  },
+
+  async listPackages(storage, request) {
+    const state = request.query.get('state') || undefined;
+    const packages = await feedPackages(storage, param(request, 'feed'), state);
+    return { status: 200, body: { packages } };
+  },
+
+  async showPackage(storage, request) {
+    return {
+      status: 200,
+      body: await packageStatus(storage, param(request, 'feed'), param(request, 'uid')),
+    };
+  },
+
+  async deletePackage(storage, request) {
+    const { reason } = validate(deleteRequestSchema, await jsonBody(request), 'delete request');
+    const feed = param(request, 'feed');
+    const uid = param(request, 'uid');
+    const outcome = await deletePackageByUid(
+      storage,
+      feed,
+      uid,
+      reason ?? 'deleted through the admin API',
+    );
+    return outcome === 'queued'
+      ? { status: 202, body: { feed, uid, outcome }, audit: `queued the delete of ${feed}/${uid}` }
+      : { status: 200, body: { feed, uid, outcome } };
+  },
+} satisfies Record<string, Operation>;
+
+export type AdminOperation = keyof typeof operations;
+
+const NO_STORE = { 'Cache-Control': 'no-store' };
+
+function fail(status: number, error: string, headers: Record<string, string> = {}): AdminResponse {
+  return { status, headers: { ...NO_STORE, ...headers }, jsonBody: { error } };
+}
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * The admin token authorises everything. Both sides are hashed first so that the comparison takes
+ * the same time whatever was presented, its length included.
+ */
+function unauthorised(expected: string, authorization: string | null): AdminResponse | undefined {
+  const presented = /^Bearer +(\S+) *$/i.exec(authorization ?? '')?.[1];
+  if (presented !== undefined && timingSafeEqual(digest(presented), digest(expected))) {
+    return undefined;
+  }
+  return presented === undefined
+    ? fail(401, 'the admin API needs the admin token as a bearer token', {
+        'WWW-Authenticate': 'Bearer realm="symfeed admin"',
+      })
+    : fail(401, 'the bearer token is not the admin token', {
+        'WWW-Authenticate': 'Bearer realm="symfeed admin", error="invalid_token"',
+      });
+}
+
+/**
+ * Runs one admin operation for an authorised caller. Log lines name the operation, the status and
+ * what changed, never a token or anything else the caller sent: a secret pasted where an id
+ * belongs must not end up in the log.
+ */
+export async function handleAdmin(
+  rt: Runtime,
+  operation: AdminOperation,
+  request: AdminRequest,
+  log: (line: string) => void,
+): Promise<AdminResponse> {
+  const expected = rt.settings.SYMFEED_ADMIN_TOKEN;
+  if (expected === undefined) {
+    return fail(503, 'the admin API is off; set SYMFEED_ADMIN_TOKEN to turn it on');
+  }
+  const denied = unauthorised(expected, request.authorization);
+  if (denied) {
+    log(`admin ${operation}: ${denied.status}`);
+    return denied;
+  }
+  try {
+    const run: Operation = operations[operation];
+    const outcome = await run(rt.storage, request);
+    log(`admin ${operation}: ${outcome.status}${outcome.audit ? `, ${outcome.audit}` : ''}`);
+    return {
+      status: outcome.status,
+      headers: NO_STORE,
+      ...(outcome.body === undefined ? {} : { jsonBody: outcome.body }),
+    };
+  } catch (error) {
+    const problem = problemOf(error);
+    if (problem) {
+      log(`admin ${operation}: ${problem.status}`);
+      return fail(problem.status, problem.message);
+    }
+    if (error instanceof RestError) {
+      log(`admin ${operation}: 503, storage: ${error.message}`);
+      return fail(503, 'storage is unavailable; retry shortly', { 'Retry-After': '5' });
+    }
+    throw error;
+  }
+}

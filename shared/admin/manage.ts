@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { feedNameSchema } from '../feeds/feedName';
+import { FeedError, feedInputSchema, getFeed } from '../feeds/feedTable';
+import {
+  createToken,
+  listTokens,
+  parseLifetime,
+  revokeToken,
+  scopeSchema,
+  TokenInfo,
+} from '../feeds/tokens';
+import {
+  deleteMessageSchema,
+  PackageNotFoundError,
+  requestDelete,
+} from '../packages/deletePackage';
+import { listPackages, PackageRow } from '../packages/packageTable';
+import { PACKAGE_STATES } from '../packages/states';
+import { readStatusDocument, StatusDocument } from '../packages/statusDocument';
+import { StorageClients } from '../storage/clients';
+
+/**
+ * What the CLI and the admin API both do to feeds, tokens and packages, over the domain
+ * functions: each input is validated here once, whichever of the two it came through.
+ */
+
+/** The status and message of an error the caller caused, or undefined for anything else. */
+export function problemOf(
+  error: unknown,
+): { status: 400 | 404 | 409; message: string } | undefined {
+  if (error instanceof FeedError) return { status: error.status, message: error.message };
+  if (error instanceof PackageNotFoundError) return { status: 404, message: error.message };
+  return undefined;
+}
+
+/** Parses with a schema, turning the first problem into a 400 that names the field. */
+export function validate<T extends z.ZodType>(schema: T, input: unknown, what: string): z.infer<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  throw new FeedError(`invalid ${what}: ${where}${issue?.message ?? 'unknown problem'}`, 400);
+}
+
+const { visibility, members, retention } = feedInputSchema.shape;
+/**
+ * The settings of a feed, each optional: a change names only what it changes. The domain's
+ * defaults are taken off, because zod would fill them into absent fields and an update of one
+ * setting would reset the others.
+ */
+export const feedSettingsSchema = z
+  .object({
+    visibility: visibility.unwrap().optional(),
+    members: members.unwrap().optional(),
+    retention: retention.unwrap().optional(),
+  })
+  .strict();
+export type FeedSettings = z.infer<typeof feedSettingsSchema>;
+
+const tokenRequestSchema = z
+  .object({
+    scopes: z.array(scopeSchema).min(1, 'at least one scope is needed'),
+    expires: z
+      .string()
+      .refine((text) => parseLifetime(text) !== undefined, {
+        message: 'a lifetime is a number and d, h or m, such as "90d"',
+      })
+      .optional(),
+    owner: z.string().trim().min(1).max(128).optional(),
+  })
+  .strict();
+
+const packageUidSchema = deleteMessageSchema.shape.packageUid;
+const packageStateSchema = z.enum(PACKAGE_STATES);
+
+export function validFeedName(name: string): string {
+  return validate(feedNameSchema, name, 'feed name');
+}
+
+async function existingFeed(storage: StorageClients, name: string): Promise<void> {
+  if (!(await getFeed(storage.feedsTable, validFeedName(name)))) {
+    throw new FeedError(`feed "${name}" does not exist`, 404);
+  }
+}
+
+/**
+ * Tokens and packages outlive a deleted feed, and listing them is how they are found and cleaned
+ * up; only an empty listing of a feed that does not exist is an error (most likely a typo).
+ */
+async function listedUnderFeed<T>(storage: StorageClients, feed: string, items: T[]): Promise<T[]> {
+  if (items.length === 0) await existingFeed(storage, feed);
+  return items;
+}
+
+/** Makes a token of an existing feed; the secret in the answer is the only copy there is. */
+export async function issueToken(
+  storage: StorageClients,
+  feed: string,
+  request: unknown,
+): Promise<{ token: string; info: TokenInfo }> {
+  await existingFeed(storage, feed);
+  const { scopes, expires, owner } = validate(tokenRequestSchema, request, 'token request');
+  return createToken(storage.tokensTable, {
+    feed,
+    scopes,
+    owner,
+    expiresAt: expires === undefined ? undefined : parseLifetime(expires),
+  });
+}
+
+export async function feedTokens(storage: StorageClients, feed?: string): Promise<TokenInfo[]> {
+  if (feed === undefined) return listTokens(storage.tokensTable);
+  return listedUnderFeed(storage, feed, await listTokens(storage.tokensTable, validFeedName(feed)));
+}
+
+export async function revokeTokenById(storage: StorageClients, id: string): Promise<TokenInfo> {
+  const info = await revokeToken(storage.tokensTable, id.trim().toLowerCase());
+  if (!info) throw new FeedError(`no token has the id "${id}"; token list shows them`, 404);
+  return info;
+}
+
+/** One package as listings show it; the status document has the rest. */
+export interface PackageSummary {
+  readonly uid: string;
+  readonly id: string;
+  readonly version: string;
+  readonly state: PackageRow['state'];
+  /** Its name in the packages container. */
+  readonly blob: string;
+  readonly size: number;
+  readonly owner: string;
+  readonly uploadedAt: string;
+  readonly stateChangedAt: string;
+  readonly keyCount: number;
+  readonly errorCount: number;
+  readonly warningCount: number;
+}
+
+function summary(row: PackageRow): PackageSummary {
+  return {
+    uid: row.packageUid,
+    id: row.id,
+    version: row.version,
+    state: row.state,
+    blob: `${row.feed}/${row.name}`,
+    size: row.size,
+    owner: row.owner,
+    uploadedAt: row.uploadedAt,
+    stateChangedAt: row.stateChangedAt,
+    keyCount: row.keyCount,
+    errorCount: row.errorCount,
+    warningCount: row.warningCount,
+  };
+}
+
+export async function feedPackages(
+  storage: StorageClients,
+  feed: string,
+  state?: string,
+): Promise<PackageSummary[]> {
+  const rows = await listPackages(
+    storage.packagesTable,
+    validFeedName(feed),
+    state === undefined ? undefined : validate(packageStateSchema, state, 'state'),
+  );
+  return listedUnderFeed(storage, feed, rows.map(summary));
+}
+
+export async function packageStatus(
+  storage: StorageClients,
+  feed: string,
+  uid: string,
+): Promise<StatusDocument> {
+  const doc = await readStatusDocument(
+    storage.statusContainer,
+    validFeedName(feed),
+    validate(packageUidSchema, uid, 'package uid'),
+  );
+  if (!doc) throw new PackageNotFoundError(feed, uid);
+  return doc;
+}
+
+/** Queues the delete; 'already' when the package is deleted or on its way. */
+export async function deletePackageByUid(
+  storage: StorageClients,
+  feed: string,
+  uid: string,
+  reason: string,
+): Promise<'queued' | 'already'> {
+  return requestDelete(
+    storage,
+    validate(deleteMessageSchema, { feed, packageUid: uid, reason }, 'delete request'),
+  );
+}
