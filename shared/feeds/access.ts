@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { Feed } from './feedTable';
-import { checkToken, Scope } from './tokens';
+import { checkToken, Scope, TokenInfo } from './tokens';
 
 /** What a request presents: a token from the path, HTTP Basic (password) or a bearer token. */
 export type Credentials =
@@ -47,17 +47,14 @@ const REASONS = {
 } as const;
 
 /**
- * A feed is exactly as open as its visibility: anyone reads a public feed; everything else needs a
- * token of this very feed with the scope (or admin). An aggregate's token reads through the
- * aggregate only, never its members directly.
+ * Who the credentials name on a feed: a valid, unrevoked, unexpired token of this very feed, or
+ * the refusal to send (401 for no or bad credentials, 403 for another feed's token).
  */
-export async function authorize(
+export async function identify(
   tokens: TableClient,
   feed: Feed,
-  scope: Scope,
   credentials: Credentials,
-): Promise<AccessDecision> {
-  if (scope === 'read' && feed.visibility === 'public') return { ok: true };
+): Promise<{ ok: true; info: TokenInfo } | (AccessDecision & { ok: false })> {
   if (credentials.kind === 'none') {
     return {
       ok: false,
@@ -90,14 +87,35 @@ export async function authorize(
       message: `The token is for another feed, not "${feed.name}".`,
     };
   }
-  if (!check.info.scopes.includes(scope) && !check.info.scopes.includes('admin')) {
+  return { ok: true, info: check.info };
+}
+
+export function hasScope(info: TokenInfo, scope: Scope): boolean {
+  return info.scopes.includes(scope) || info.scopes.includes('admin');
+}
+
+/**
+ * A feed is exactly as open as its visibility: anyone reads a public feed; everything else needs a
+ * token of this very feed with the scope (or admin). An aggregate's token reads through the
+ * aggregate only, never its members directly.
+ */
+export async function authorize(
+  tokens: TableClient,
+  feed: Feed,
+  scope: Scope,
+  credentials: Credentials,
+): Promise<AccessDecision> {
+  if (scope === 'read' && feed.visibility === 'public') return { ok: true };
+  const who = await identify(tokens, feed, credentials);
+  if (!who.ok) return who;
+  if (!hasScope(who.info, scope)) {
     return {
       ok: false,
       status: 403,
       message: `The token lacks the "${scope}" scope on feed "${feed.name}".`,
     };
   }
-  return { ok: true, owner: check.info.owner };
+  return { ok: true, owner: who.info.owner };
 }
 
 /** A URL fit for a log line: a token in the path is replaced, so logs never hold one. */
