@@ -2,24 +2,13 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { runCli } from '../support/cli';
 import { promisify } from 'node:util';
 import yauzl from 'yauzl';
-import { main } from '../../cli/symfeed';
-import { Output } from '../../cli/output';
 import { FIXTURES, fixtureFiles } from '../support/fixtureKeys';
 import { makeZip, symbolIndex } from '../support/zips';
 
-async function run(...args: string[]) {
-  const lines: string[] = [];
-  const warnings: string[] = [];
-  const out: Output = {
-    line: (text) => lines.push(text),
-    note: (text) => warnings.push(text),
-    warn: (text) => warnings.push(text),
-  };
-  const code = await main(args, out);
-  return { code, lines, warnings };
-}
+const run = runCli;
 
 const elf = fixtureFiles('elf');
 const macho = fixtureFiles('macho');

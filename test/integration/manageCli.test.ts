@@ -1,5 +1,4 @@
-import { Output } from '../../cli/output';
-import { main } from '../../cli/symfeed';
+import { runCli } from '../support/cli';
 import { getFeed } from '../../shared/feeds/feedTable';
 import { checkToken } from '../../shared/feeds/tokens';
 import { getPackageRow } from '../../shared/packages/packageTable';
@@ -14,18 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-/** Runs the CLI in this process; cliStorage() finds the stack's Azurite in AzureWebJobsStorage. */
-async function run(...args: string[]) {
-  const lines: string[] = [];
-  const warnings: string[] = [];
-  const out: Output = {
-    line: (text) => lines.push(text),
-    note: (text) => warnings.push(text),
-    warn: (text) => warnings.push(text),
-  };
-  const code = await main(args, out);
-  return { code, lines, warnings, text: [...lines, ...warnings].join('\n') };
-}
+const run = runCli;
 
 async function fails(args: string[], message: RegExp) {
   const result = await run(...args);

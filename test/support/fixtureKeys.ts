@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -35,4 +35,24 @@ export function requireSharedFixtures(): void {
       `the portable PDB fixtures are missing: expected them in ${SHARED_PORTABLE_PDB} (../shared/fixtures)`,
     );
   }
+}
+
+/** The first 64 bytes of every fixture file outside `folder`: what another format's detect must refuse. */
+export function otherFixtureHeads(folder: string): { file: string; head: Buffer }[] {
+  return readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== folder)
+    .flatMap((dir) =>
+      readdirSync(path.join(FIXTURES, dir.name), { withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.join(FIXTURES, dir.name, entry.name)),
+    )
+    .map((file) => {
+      const fd = openSync(file, 'r');
+      try {
+        const bytes = Buffer.alloc(64);
+        return { file, head: bytes.subarray(0, readSync(fd, bytes, 0, 64, 0)) };
+      } finally {
+        closeSync(fd);
+      }
+    });
 }
