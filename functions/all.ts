@@ -1,4 +1,5 @@
 import { admin } from './admin';
+import { debuginfod, debuginfodWithToken } from './debuginfod';
 import { deleter } from './deleter';
 import { FunctionDefinition } from './definition';
 import { health } from './health';
@@ -9,6 +10,8 @@ import { symbols, symbolsWithToken } from './symbols';
 export const definitions: readonly FunctionDefinition[] = [
   symbols,
   symbolsWithToken,
+  debuginfod,
+  debuginfodWithToken,
   health,
   indexer,
   deleter,

@@ -1,0 +1,51 @@
+import { HttpRequest, HttpResponseInit } from '@azure/functions';
+import { credentialsFrom } from '../shared/feeds/access';
+import { debuginfodKey } from '../shared/serve/debuginfod';
+import { runtime } from '../shared/runtime';
+import { serveSymbol } from '../shared/serve/serveSymbol';
+import { FunctionDefinition } from './definition';
+
+/**
+ * debuginfod's URL scheme on top of the SSQP keys, so gdb and lldb fetch debug files with
+ * DEBUGINFOD_URLS=http://host/F/{feed} (or .../F/{feed}/auth/{token} for a private feed).
+ */
+async function handler(request: HttpRequest): Promise<HttpResponseInit> {
+  const key = debuginfodKey(request.params.buildid ?? '', request.params.artifact ?? '');
+  if (!key.ok) {
+    return {
+      status: 404,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      body: `${key.reason}\n`,
+    };
+  }
+  return serveSymbol(runtime(), {
+    method: request.method === 'HEAD' ? 'HEAD' : 'GET',
+    feed: request.params.feed ?? '',
+    rawKey: key.key,
+    range: request.headers.get('range'),
+    ifNoneMatch: request.headers.get('if-none-match'),
+    credentials: credentialsFrom(request.headers.get('authorization'), request.params.token),
+  });
+}
+
+export const debuginfod: FunctionDefinition = {
+  kind: 'http',
+  name: 'debuginfod',
+  options: {
+    methods: ['GET', 'HEAD'],
+    route: 'F/{feed}/buildid/{buildid}/{artifact}',
+    authLevel: 'anonymous',
+    handler,
+  },
+};
+
+export const debuginfodWithToken: FunctionDefinition = {
+  kind: 'http',
+  name: 'debuginfodWithToken',
+  options: {
+    methods: ['GET', 'HEAD'],
+    route: 'F/{feed}/auth/{token}/buildid/{buildid}/{artifact}',
+    authLevel: 'anonymous',
+    handler,
+  },
+};
