@@ -48,6 +48,7 @@ async function tool(command: string, args: string[]) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new Error(
         `${command} is missing: install the Debian package ${command === 'gdb' ? 'gdb' : 'debuginfod'}`,
+        { cause: error },
       );
     }
     throw error;
