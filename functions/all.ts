@@ -4,6 +4,8 @@ import { deleter } from './deleter';
 import { FunctionDefinition } from './definition';
 import { health } from './health';
 import { indexer } from './indexer';
+import { nugetV2 } from './nugetV2';
+import { nugetV3 } from './nugetV3';
 import { retention } from './retention';
 import { symbols, symbolsWithToken } from './symbols';
 
@@ -17,4 +19,7 @@ export const definitions: readonly FunctionDefinition[] = [
   deleter,
   retention,
   ...admin,
+  // v3 first: its push and delete routes share paths with the v2 feed's catch-all.
+  ...nugetV3,
+  nugetV2,
 ];

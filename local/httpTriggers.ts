@@ -6,6 +6,7 @@ import { HttpFunctionOptions, HttpRequest, HttpResponseInit } from '@azure/funct
 import { DefinitionOf } from '../functions/definition';
 import { redactUrl } from '../shared/feeds/access';
 import { invocationContext, LogLine } from './invocation';
+import { safeDecode } from '../shared/util/safeDecode';
 
 interface Route {
   readonly pattern: RegExp;
@@ -90,12 +91,15 @@ async function handle(
   const rawUrl = req.url ?? '/';
   const path = rawUrl.replace(/[?#].*$/s, '');
   const method = req.method ?? 'GET';
+  // As ASP.NET routing in the Functions host: the first route whose path and method both match;
+  // 405 only when some route has the path but none the method.
+  const allowed = new Set<string>();
   for (const route of routes) {
     const match = route.pattern.exec(path);
     if (!match) continue;
     if (!route.methods.has(method)) {
-      res.writeHead(405, { Allow: [...route.methods].join(', ') }).end();
-      return;
+      route.methods.forEach((m) => allowed.add(m));
+      continue;
     }
     const params: Record<string, string> = {};
     route.names.forEach((name, i) => {
@@ -117,15 +121,11 @@ async function handle(
     await writeResponse(res, response, method === 'HEAD');
     return;
   }
-  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('No such endpoint.\n');
-}
-
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
+  if (allowed.size > 0) {
+    res.writeHead(405, { Allow: [...allowed].join(', ') }).end();
+    return;
   }
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('No such endpoint.\n');
 }
 
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {

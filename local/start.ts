@@ -3,6 +3,7 @@ import path from 'node:path';
 import { definitions } from '../functions/all';
 import { parseSettings, SettingsError } from '../shared/config/settings';
 import { ensureFeed } from '../shared/feeds/feedTable';
+import { ensureDefaultToken } from '../shared/nuget/defaultToken';
 import { createRuntime } from '../shared/runtime';
 import { ensureStorage } from '../shared/storage/clients';
 import {
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   const rt = createRuntime(parseSettings(process.env));
   await ensureStorage(rt.storage);
   await ensureFeed(rt.storage.feedsTable, { name: DEFAULT_FEED, visibility: 'public' });
+  const { token } = await ensureDefaultToken(rt.storage, process.env.SYMFEED_DEFAULT_TOKEN);
   const host = await startLocalHost({
     definitions,
     port,
@@ -82,7 +84,12 @@ symfeed is running${azurite ? ' on embedded Azurite (data in .azurite/)' : ''}.
   dotnet-symbol: dotnet-symbol --server-path ${symbols} <dump or binary>
   Health:        ${host.url}/health
 
-  Upload a package (a zip with a symbol_index.json at its root) into the feed:
+  Push with NuGet (the token pushes, deletes and reads on "${DEFAULT_FEED}"; set SYMFEED_DEFAULT_TOKEN
+  to keep one token across restarts):
+    nuget push my.nupkg -Source ${host.url}/F/${DEFAULT_FEED}/api/v3/index.json -ApiKey ${token}
+    nuget list -Source ${host.url}/F/${DEFAULT_FEED}/api/v3/index.json -AllVersions -PreRelease
+
+  Or upload any zip package straight into the feed's folder:
     az storage blob upload --connection-string "${uploadConnection}" \\
       --container-name packages --name ${DEFAULT_FEED}/my-package.zip --file my-package.zip
 

@@ -18,6 +18,7 @@ export const settingsSchema = z.object({
   SYMFEED_LOCATION_CACHE_SECONDS: nonNegativeInt(30),
   SYMFEED_MISS_CACHE_SECONDS: nonNegativeInt(2),
   SYMFEED_PUBLIC_MAX_AGE_SECONDS: nonNegativeInt(3_600),
+  SYMFEED_MAX_PUSH_BYTES: positiveInt(512 * 1024 ** 2),
   /** Authorises the /admin API; unset, the API is off. At least 32 characters: it is a secret. */
   SYMFEED_ADMIN_TOKEN: z.preprocess(
     (value) => (value === '' ? undefined : value),

@@ -17,6 +17,7 @@ import { mapLimit } from '../util/mapLimit';
 import { ChunkedReader, blobRangeSource, RangeReadError } from '../zip/chunkedReader';
 import { DamagedZipError, PackageZip } from '../zip/packageZip';
 import { Analysis, analysePackage } from './analysePackage';
+import { safeDecode } from '../util/safeDecode';
 
 export interface IndexerDeps {
   readonly storage: StorageClients;
@@ -79,7 +80,8 @@ export async function indexPackage(
   const owner = { feed, packageUid, firstIndexedAt };
   let history = [...(previous?.history ?? []), change('indexing')];
   const uploadedAt = (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString();
-  const uploader = properties.metadata?.owner ?? '';
+  // Pushes record the token's owner, percent-encoded because blob metadata is ASCII only.
+  const uploader = safeDecode(properties.metadata?.owner ?? '');
 
   await putPackageRow(storage.packagesTable, {
     feed,

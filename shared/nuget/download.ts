@@ -46,7 +46,22 @@ export async function downloadPackage(
   </metadata>
 </package>
 `;
+  // The Open Packaging parts older clients (NuGet 2.x) look for before they read the manifest.
+  const contentTypes = `<?xml version="1.0" encoding="utf-8"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
+  <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml" />
+  <Default Extension="nuspec" ContentType="application/octet" />
+  <Default Extension="json" ContentType="application/octet" />
+</Types>
+`;
+  const relationships = `<?xml version="1.0" encoding="utf-8"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
+  <Relationship Type="http://schemas.microsoft.com/packaging/2010/07/manifest" Target="/${escapeXml(view.id)}.nuspec" Id="manifest" />
+</Relationships>
+`;
   const zip = new yazl.ZipFile();
+  zip.addBuffer(Buffer.from(contentTypes), '[Content_Types].xml');
+  zip.addBuffer(Buffer.from(relationships), '_rels/.rels');
   zip.addBuffer(Buffer.from(nuspec), `${view.id}.nuspec`);
   zip.addBuffer(Buffer.from(JSON.stringify(doc ?? { state: view.state }, null, 2)), 'status.json');
   zip.end();

@@ -21,13 +21,15 @@ export interface PackageView {
 
 /**
  * Every upload is its own package, so listings show each upload's version with a pre-release
- * label that names the upload by its time (UTC, to the millisecond), as SymbolSource did:
- * `1.2.3` uploaded 2026-11-24T11:02:12.345Z lists as `1.2.3-u20261124110212345`, `1.2.3-beta` as
- * `1.2.3-beta.u20261124110212345`, and build metadata stays last. SemVer 2 orders uploads of one
- * version by time, and two uploads of one version are two versions.
+ * label that names the upload by its time (UTC, 17 digits to the millisecond, as precise as
+ * storage records it) and the first 8 hex digits of its uid, as SymbolSource did: `1.2.3`
+ * uploaded 2026-11-24T11:02:12Z lists as `1.2.3-u20261124110212000a1b2c3d4`, `1.2.3-beta` as
+ * `1.2.3-beta.u20261124110212000a1b2c3d4`, and build metadata stays last. SemVer 2 orders uploads
+ * of one version by time, and two uploads of one version, even in the same second, are two
+ * versions.
  */
-export function uploadVersion(version: string, uploadedAt: string): string {
-  const stamp = `u${uploadedAt.replace(/\D/g, '').slice(0, 17).padEnd(17, '0')}`;
+export function uploadVersion(version: string, uploadedAt: string, packageUid: string): string {
+  const stamp = `u${uploadedAt.replace(/\D/g, '').slice(0, 17).padEnd(17, '0')}${packageUid.slice(0, 8)}`;
   const plus = version.indexOf('+');
   const [core, metadata] =
     plus < 0 ? [version || '0.0.0', ''] : [version.slice(0, plus), version.slice(plus)];
@@ -35,7 +37,7 @@ export function uploadVersion(version: string, uploadedAt: string): string {
 }
 
 function toView(row: PackageRow): PackageView {
-  const version = uploadVersion(row.version, row.uploadedAt);
+  const version = uploadVersion(row.version, row.uploadedAt, row.packageUid);
   return {
     uid: row.packageUid,
     id: row.id || row.name,

@@ -1,0 +1,93 @@
+import { Readable } from 'node:stream';
+import { ReadableStream } from 'node:stream/web';
+import { HttpMethod, HttpRequest, HttpResponseInit } from '@azure/functions';
+import {
+  handleFlatContainerDownload,
+  handleFlatContainerIndex,
+  handlePackageEndpoint,
+  handlePush,
+  handleRegistration,
+  handleRegistrationPage,
+  handleSearch,
+  handleServiceIndex,
+} from '../shared/nuget/api';
+import { NuGetRequest, NuGetResponse } from '../shared/nuget/nugetHttp';
+import { Runtime, runtime } from '../shared/runtime';
+import { FunctionDefinition } from './definition';
+
+type Handler = (rt: Runtime, request: NuGetRequest) => Promise<NuGetResponse>;
+
+function nugetRequest(request: HttpRequest): NuGetRequest {
+  return {
+    method: request.method,
+    url: request.url,
+    feedSegment: request.params.feed ?? '',
+    params: request.params,
+    query: request.query,
+    header: (name) => request.headers.get(name),
+    body: () =>
+      request.body
+        ? Readable.fromWeb(request.body as ReadableStream<Uint8Array>)
+        : Readable.from([]),
+  };
+}
+
+function route(
+  name: string,
+  template: string,
+  methods: HttpMethod[],
+  handle: Handler,
+): FunctionDefinition {
+  return {
+    kind: 'http',
+    name,
+    options: {
+      methods,
+      route: `F/{feed}/api/${template}`,
+      authLevel: 'anonymous',
+      handler: async (request: HttpRequest): Promise<HttpResponseInit> =>
+        handle(runtime(), nugetRequest(request)),
+    },
+  };
+}
+
+/**
+ * The NuGet v3 surface of every (sub)feed, and the v2 push and delete endpoints it advertises.
+ * `{feed}` is a feed name or a subfeed `{feed},{own|all},{state}`. Listing routes come before
+ * their longer neighbours: the local host matches in declaration order.
+ */
+export function nugetV3Definitions(maxPushBytes?: number): readonly FunctionDefinition[] {
+  const options = (rt: Runtime, symbols: boolean) => ({
+    symbols,
+    maxBytes: maxPushBytes ?? rt.settings.SYMFEED_MAX_PUSH_BYTES,
+  });
+  const push = (symbols: boolean) => (rt: Runtime, request: NuGetRequest) =>
+    handlePush(rt, request, options(rt, symbols));
+  const underPackage = (symbols: boolean) => (rt: Runtime, request: NuGetRequest) =>
+    handlePackageEndpoint(rt, request, options(rt, symbols));
+  return [
+    route('nugetServiceIndex', 'v3/index.json', ['GET'], handleServiceIndex),
+    route('nugetPush', 'v2/package', ['PUT'], push(false)),
+    // NuGet clients push to `package/` and delete at `package/{id}/{version}`.
+    route('nugetPackage', 'v2/package/{*rest}', ['PUT', 'DELETE'], underPackage(false)),
+    route('nugetSymbolPush', 'v2/symbolpackage', ['PUT'], push(true)),
+    route('nugetSymbolPackage', 'v2/symbolpackage/{*rest}', ['PUT'], underPackage(true)),
+    route('nugetFlatIndex', 'v3/flatcontainer/{id}/index.json', ['GET'], handleFlatContainerIndex),
+    route(
+      'nugetFlatDownload',
+      'v3/flatcontainer/{id}/{version}/{file}',
+      ['GET'],
+      handleFlatContainerDownload,
+    ),
+    route('nugetRegistration', 'v3/registration/{id}/{file}', ['GET'], handleRegistration),
+    route(
+      'nugetRegistrationPage',
+      'v3/registration/{id}/page/{lower}/{upper}',
+      ['GET'],
+      handleRegistrationPage,
+    ),
+    route('nugetSearch', 'v3/query', ['GET'], handleSearch),
+  ];
+}
+
+export const nugetV3 = nugetV3Definitions();

@@ -1,0 +1,207 @@
+import { z } from 'zod';
+import { Runtime } from '../runtime';
+import { deleteUpload } from './deleteUpload';
+import { downloadPackage } from './download';
+import { subfeedPackages } from './feedView';
+import { findVersion, flatContainerIndex } from './flatContainer';
+import { access, apiBase, json, message, NuGetRequest, NuGetResponse } from './nugetHttp';
+import { receivePush } from './push';
+import { registrationIndex, registrationLeaf, registrationPage } from './registrations';
+import { parseSearchQuery, search } from './search';
+import { nugetUrls, serviceIndex } from './serviceIndex';
+
+/** Multipart framing around the package: boundaries and part headers, generously. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+const contentLengthSchema = z.coerce.number().int().nonnegative();
+
+function param(request: NuGetRequest, name: string): string {
+  return request.params[name] ?? '';
+}
+
+export async function handleServiceIndex(
+  rt: Runtime,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const allowed = await access(rt, request, 'read');
+  if (!allowed.ok) return allowed.response;
+  return json(serviceIndex(apiBase(request)));
+}
+
+/**
+ * PackagePublish and SymbolPackagePublish: the package goes to storage and the answer is 202 as
+ * soon as it is committed (design.md: a push only acknowledges receipt); the blob trigger
+ * indexes it.
+ */
+export async function handlePush(
+  rt: Runtime,
+  request: NuGetRequest,
+  options: { symbols: boolean; maxBytes: number },
+): Promise<NuGetResponse> {
+  const allowed = await access(rt, request, 'push');
+  if (!allowed.ok) return allowed.response;
+  const length = contentLengthSchema.safeParse(request.header('content-length') ?? undefined);
+  if (length.success && length.data > options.maxBytes + MULTIPART_OVERHEAD_BYTES) {
+    return message(
+      413,
+      `The package is larger than this server's limit of ${options.maxBytes} bytes.`,
+    );
+  }
+  const outcome = await receivePush(rt.storage, {
+    feed: allowed.subfeed.feed,
+    owner: allowed.owner ?? '',
+    symbols: options.symbols,
+    contentType: request.header('content-type'),
+    body: request.body(),
+    maxBytes: options.maxBytes,
+    zipLimits: {
+      maxEntries: rt.settings.SYMFEED_MAX_ENTRIES,
+      maxEntryBytes: rt.settings.SYMFEED_MAX_ENTRY_BYTES,
+      maxCompressionRatio: rt.settings.SYMFEED_MAX_COMPRESSION_RATIO,
+    },
+  });
+  if (!outcome.ok) return message(outcome.status, outcome.message);
+  const what = outcome.listedVersion
+    ? `${outcome.id} ${outcome.version}; it lists as ${outcome.listedVersion} once indexed`
+    : 'the upload; the indexer will judge it';
+  return {
+    status: 202,
+    headers: {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'X-Symfeed-Package': encodeURIComponent(outcome.blob),
+    },
+    body: `Received ${what}.\n`,
+  };
+}
+
+/** `DELETE .../{id}/{version}`: queues the delete of the upload the version names. */
+export async function handleDelete(rt: Runtime, request: NuGetRequest): Promise<NuGetResponse> {
+  const allowed = await access(rt, request, 'delete');
+  if (!allowed.ok) return allowed.response;
+  const outcome = await deleteUpload(
+    rt.storage,
+    allowed.subfeed,
+    allowed.owner,
+    param(request, 'id'),
+    param(request, 'version'),
+  );
+  if (!outcome.ok) return message(outcome.status, outcome.message);
+  const { view } = outcome;
+  return message(
+    202,
+    outcome.result === 'queued'
+      ? `Queued the delete of ${view.id} ${view.version}.`
+      : `${view.id} ${view.version} is already deleted or being deleted.`,
+  );
+}
+
+/**
+ * `.../package/{*rest}`: NuGet clients push to the advertised URL with a slash appended (rest
+ * empty) and delete at `{id}/{version}` under it.
+ */
+export async function handlePackageEndpoint(
+  rt: Runtime,
+  request: NuGetRequest,
+  options: { symbols: boolean; maxBytes: number },
+): Promise<NuGetResponse> {
+  const rest = param(request, 'rest').replace(/^\/+|\/+$/g, '');
+  if (rest === '') {
+    return request.method === 'PUT'
+      ? handlePush(rt, request, options)
+      : message(405, 'Push with PUT; delete at {id}/{version}.', { Allow: 'PUT' });
+  }
+  const parts = rest.split('/');
+  const [id, version] = parts;
+  if (parts.length !== 2 || !id || !version || options.symbols) {
+    return message(404, 'No such endpoint: delete at .../package/{id}/{version}.');
+  }
+  if (request.method !== 'DELETE') {
+    return message(405, 'A package is deleted with DELETE.', { Allow: 'DELETE' });
+  }
+  return handleDelete(rt, { ...request, params: { ...request.params, id, version } });
+}
+
+async function readable(rt: Runtime, request: NuGetRequest) {
+  const allowed = await access(rt, request, 'read');
+  if (!allowed.ok) return allowed;
+  const views = await subfeedPackages(rt.storage, allowed.subfeed, allowed.owner);
+  const urls = nugetUrls(apiBase(request));
+  return { ok: true as const, subfeed: allowed.subfeed, views, urls };
+}
+
+function notFound(what: string): NuGetResponse {
+  return message(404, `${what} is not in this feed.`);
+}
+
+/** PackageBaseAddress `{id}/index.json`. */
+export async function handleFlatContainerIndex(
+  rt: Runtime,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const feed = await readable(rt, request);
+  if (!feed.ok) return feed.response;
+  const index = flatContainerIndex(feed.views, param(request, 'id'));
+  return index.versions.length ? json(index) : notFound(`Package ${param(request, 'id')}`);
+}
+
+/** PackageBaseAddress `{id}/{version}/{id}.{version}.nupkg`: see downloadPackage. */
+export async function handleFlatContainerDownload(
+  rt: Runtime,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const feed = await readable(rt, request);
+  if (!feed.ok) return feed.response;
+  const id = param(request, 'id');
+  const version = param(request, 'version');
+  const view = /\.nupkg$/i.test(param(request, 'file'))
+    ? findVersion(feed.views, id, version)
+    : undefined;
+  if (!view) return notFound(`Package ${id} ${version}`);
+  const download = await downloadPackage(rt.storage, feed.subfeed, view);
+  return { status: 200, headers: download.headers, body: download.body };
+}
+
+/** RegistrationsBaseUrl `{id}/index.json` and `{id}/{version}.json`. */
+export async function handleRegistration(
+  rt: Runtime,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const feed = await readable(rt, request);
+  if (!feed.ok) return feed.response;
+  const id = param(request, 'id');
+  const file = param(request, 'file');
+  if (file.toLowerCase() === 'index.json') {
+    const index = registrationIndex(feed.urls, feed.views, id);
+    return index ? json(index) : notFound(`Package ${id}`);
+  }
+  const version = file.replace(/\.json$/i, '');
+  const view = file.toLowerCase().endsWith('.json')
+    ? findVersion(feed.views, id, version)
+    : undefined;
+  return view ? json(registrationLeaf(feed.urls, view)) : notFound(`Package ${id} ${version}`);
+}
+
+/** RegistrationsBaseUrl `{id}/page/{lower}/{upper}.json`. */
+export async function handleRegistrationPage(
+  rt: Runtime,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const feed = await readable(rt, request);
+  if (!feed.ok) return feed.response;
+  const id = param(request, 'id');
+  const page = registrationPage(
+    feed.urls,
+    feed.views,
+    id,
+    param(request, 'lower'),
+    param(request, 'upper').replace(/\.json$/i, ''),
+  );
+  return page ? json(page) : notFound(`A page of package ${id}`);
+}
+
+/** SearchQueryService. */
+export async function handleSearch(rt: Runtime, request: NuGetRequest): Promise<NuGetResponse> {
+  const feed = await readable(rt, request);
+  if (!feed.ok) return feed.response;
+  return json(search(feed.urls, feed.views, parseSearchQuery(request.query)));
+}

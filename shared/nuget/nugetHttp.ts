@@ -1,0 +1,97 @@
+import { Readable } from 'node:stream';
+import { credentialsFrom, Credentials } from '../feeds/access';
+import { Scope } from '../feeds/tokens';
+import { Runtime } from '../runtime';
+import { parseSubfeed, Subfeed } from './subfeed';
+import { authorizeSubfeed } from './subfeedAccess';
+
+/** A NuGet API request, whatever HTTP host carried it. */
+export interface NuGetRequest {
+  readonly method: string;
+  /** The full request URL; service documents point back at its origin. */
+  readonly url: string;
+  /** The `{feed}` or `{feed},{own|all},{state}` path segment. */
+  readonly feedSegment: string;
+  readonly params: Readonly<Record<string, string | undefined>>;
+  readonly query: URLSearchParams;
+  header(name: string): string | null;
+  /** The request body, read at most once and only after the caller is authorised. */
+  body(): Readable;
+}
+
+export interface NuGetResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string | Readable;
+}
+
+/**
+ * NuGet clients print the `X-NuGet-Warning` header of any response (the reason phrase, which
+ * nuget.org uses, cannot be set from Azure Functions), so every refusal carries its message there
+ * as well as in the body.
+ */
+export function message(
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): NuGetResponse {
+  return {
+    status,
+    headers: {
+      'Content-Type': 'text/plain; charset=utf-8',
+      // Header values must be one line of visible ASCII.
+      'X-NuGet-Warning': text.replace(/[^\x20-\x7e]/g, '?'),
+      ...headers,
+    },
+    body: `${text}\n`,
+  };
+}
+
+export function json(document: unknown, headers: Record<string, string> = {}): NuGetResponse {
+  return {
+    status: 200,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(document),
+  };
+}
+
+/** The base of every URL of one (sub)feed's NuGet API, as the client reached it. */
+export function apiBase(request: NuGetRequest): string {
+  return `${new URL(request.url).origin}/F/${request.feedSegment}/api`;
+}
+
+/** Credentials a NuGet client presents: the API key for writes, else its source credentials. */
+export function nugetCredentials(request: NuGetRequest): Credentials {
+  const apiKey = request.header('x-nuget-apikey');
+  if (apiKey) return { kind: 'token', token: apiKey.trim() };
+  return credentialsFrom(request.header('authorization'));
+}
+
+export type Access =
+  { ok: true; subfeed: Subfeed; owner?: string } | { ok: false; response: NuGetResponse };
+
+/** Parses the feed segment and decides whether the caller may use it for `scope`. */
+export async function access(rt: Runtime, request: NuGetRequest, scope: Scope): Promise<Access> {
+  const parsed = parseSubfeed(request.feedSegment);
+  if (!parsed.ok) return { ok: false, response: message(404, `No such feed: ${parsed.reason}.`) };
+  const decision = await authorizeSubfeed(rt, parsed.subfeed, nugetCredentials(request), scope);
+  if (!decision.ok) {
+    // A challenge makes clients ask the user for a password; a write needs an API key instead.
+    const write = scope !== 'read';
+    const text =
+      write && decision.status === 401
+        ? `${decision.message} Pass a token of feed "${parsed.subfeed.feed}" with the ${scope} scope as the API key.`
+        : decision.message;
+    return {
+      ok: false,
+      response: message(
+        decision.status,
+        text,
+        decision.challenge && !write ? { 'WWW-Authenticate': decision.challenge } : {},
+      ),
+    };
+  }
+  return decision.owner === undefined
+    ? { ok: true, subfeed: parsed.subfeed }
+    : { ok: true, subfeed: parsed.subfeed, owner: decision.owner };
+}

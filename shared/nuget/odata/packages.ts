@@ -1,0 +1,92 @@
+import { PackageView } from '../feedView';
+import { PackageProperties } from './properties';
+import {
+  compareVersions,
+  isSemVer2,
+  normalizeVersion,
+  NuGetVersion,
+  parseVersion,
+} from './version';
+
+/** A package of a v2 listing: its view, its parsed listed version and its OData properties. */
+export interface FeedPackage {
+  readonly view: PackageView;
+  readonly version: NuGetVersion;
+  readonly props: PackageProperties;
+}
+
+function newer(a: { version: NuGetVersion; view: PackageView }, b: typeof a): boolean {
+  return (
+    (compareVersions(a.version, b.version) || a.view.uploadedAt.localeCompare(b.view.uploadedAt)) >
+    0
+  );
+}
+
+/**
+ * The packages a v2 client may list, with IsLatestVersion (latest release) and
+ * IsAbsoluteLatestVersion (latest of all) computed per id among exactly these. A listed version
+ * no NuGet client could parse (a .nuspec version that is not one) is left out: one such entry
+ * would fail the client's whole listing. Without `semVer2`, SemVer 2 versions are left out too.
+ */
+export function feedPackages(views: readonly PackageView[], semVer2: boolean): FeedPackage[] {
+  const parsed = views.flatMap((view) => {
+    const version = parseVersion(view.version);
+    return version && (semVer2 || !isSemVer2(version)) ? [{ view, version }] : [];
+  });
+  const latest = new Map<string, (typeof parsed)[number]>();
+  const absoluteLatest = new Map<string, (typeof parsed)[number]>();
+  for (const candidate of parsed) {
+    const key = candidate.view.id.toLowerCase();
+    const best = absoluteLatest.get(key);
+    if (!best || newer(candidate, best)) absoluteLatest.set(key, candidate);
+    if (candidate.version.prerelease.length === 0) {
+      const release = latest.get(key);
+      if (!release || newer(candidate, release)) latest.set(key, candidate);
+    }
+  }
+  return parsed.map((candidate) => {
+    const { view, version } = candidate;
+    const key = view.id.toLowerCase();
+    const published = view.uploadedAt || new Date(0).toISOString();
+    return {
+      view,
+      version,
+      props: {
+        Id: view.id,
+        Version: view.version,
+        NormalizedVersion: normalizeVersion(version),
+        Title: view.id,
+        Description: `symfeed upload ${view.uid} of ${view.id} ${view.originalVersion || '(no version)'}: ${view.state}`,
+        Summary: '',
+        Authors: view.owner || 'symfeed',
+        Owners: view.owner,
+        Tags: view.state,
+        Dependencies: '',
+        IsLatestVersion: latest.get(key) === candidate,
+        IsAbsoluteLatestVersion: absoluteLatest.get(key) === candidate,
+        IsPrerelease: version.prerelease.length > 0,
+        Listed: true,
+        RequireLicenseAcceptance: false,
+        Created: published,
+        Published: published,
+        LastUpdated: published,
+        PackageSize: view.size,
+        DownloadCount: 0,
+        VersionDownloadCount: 0,
+      },
+    };
+  });
+}
+
+/** The package of an id and version, the version matched as NuGet does (1.0 is 1.0.0). */
+export function findFeedPackage(
+  packages: readonly FeedPackage[],
+  id: string,
+  version: string,
+): FeedPackage | undefined {
+  const wanted = parseVersion(version);
+  if (!wanted) return undefined;
+  return packages.find(
+    (p) => p.view.id.toLowerCase() === id.toLowerCase() && compareVersions(p.version, wanted) === 0,
+  );
+}

@@ -1,0 +1,190 @@
+import { Readable } from 'node:stream';
+import { credentialsFrom } from '../../feeds/access';
+import { Runtime } from '../../runtime';
+import { downloadPackage } from '../download';
+import { subfeedPackages } from '../feedView';
+import { parseSubfeed, Subfeed } from '../subfeed';
+import { authorizeSubfeed } from '../subfeedAccess';
+import { atomEntry, atomFeed, errorDocument, metadataDocument, serviceDocument } from './atom';
+import { ODataError } from './errors';
+import { FeedPackage, feedPackages, findFeedPackage } from './packages';
+import {
+  booleanParameter,
+  parseQueryOptions,
+  runQuery,
+  semVer2Parameter,
+  stringParameter,
+} from './query';
+
+/** Entries per response; clients follow the `next` link for more (nuget.org uses 100 too). */
+const PAGE_SIZE = 100;
+
+export interface V2Request {
+  /** The full request URL, still percent-encoded. */
+  readonly url: string;
+  readonly authorization: string | null;
+}
+
+export interface V2Response {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string | Readable;
+}
+
+const XML = 'application/xml;charset=utf-8';
+/** WCF Data Services clients (NuGet 2.x) refuse responses without an OData version. */
+const ODATA = { DataServiceVersion: '2.0;', 'Cache-Control': 'no-store' };
+
+function xml(status: number, body: string, contentType = XML): V2Response {
+  return { status, headers: { ...ODATA, 'Content-Type': contentType }, body };
+}
+
+function error(status: number, message: string, headers: Record<string, string> = {}): V2Response {
+  const response = xml(status, errorDocument(message));
+  return { ...response, headers: { ...response.headers, ...headers } };
+}
+
+const COLLECTION = /^(Packages|Search|FindPackagesById)(?:\(\))?(\/\$count)?$/;
+const KEY = /^Packages\(\s*Id\s*=\s*'((?:[^']|'')*)'\s*,\s*Version\s*=\s*'((?:[^']|'')*)'\s*\)$/;
+const DOWNLOAD = /^package\/([^/]+)\/([^/]+)$/;
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ODataError('the path has invalid percent-encoding');
+  }
+}
+
+/**
+ * The NuGet v2 OData feed of one (sub)feed under `/F/{feed}/api/v2/`: the service document,
+ * $metadata, Packages(), Packages(Id=,Version=), Search(), FindPackagesById() (each with
+ * `/$count`) and downloads. Listings are Atom, paged by `next` links.
+ */
+export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2Response> {
+  const url = new URL(request.url);
+  // F/{feed}/api/v2/{resource}: the feed segment is kept as sent for the links back to it.
+  const [, , rawFeed = '', , , ...rest] = url.pathname.split('/');
+  try {
+    const parsed = parseSubfeed(decode(rawFeed));
+    if (!parsed.ok) return error(404, parsed.reason);
+    const { subfeed } = parsed;
+    const access = await authorizeSubfeed(
+      rt,
+      subfeed,
+      credentialsFrom(request.authorization, undefined),
+    );
+    if (!access.ok) {
+      return error(
+        access.status,
+        access.message,
+        access.challenge ? { 'WWW-Authenticate': access.challenge } : {},
+      );
+    }
+    const base = `${url.origin}/F/${rawFeed}/api/v2/`;
+    const resource = rest.join('/');
+    const listed = async (semVer2: boolean) =>
+      feedPackages(await subfeedPackages(rt.storage, subfeed, access.owner), semVer2);
+
+    if (resource === '') return xml(200, serviceDocument(base));
+    if (resource === '$metadata') return xml(200, metadataDocument());
+
+    const download = DOWNLOAD.exec(resource);
+    if (download) {
+      const found = findFeedPackage(
+        await listed(true),
+        decode(download[1] ?? ''),
+        decode(download[2] ?? ''),
+      );
+      return found ? await downloadOf(rt, subfeed, found) : error(404, 'No such package.');
+    }
+
+    const key = KEY.exec(decode(resource));
+    if (key) {
+      const unquote = (text = '') => text.replace(/''/g, "'");
+      const found = findFeedPackage(
+        await listed(semVer2Parameter(url.searchParams)),
+        unquote(key[1]),
+        unquote(key[2]),
+      );
+      return found
+        ? xml(200, atomEntry(base, found), 'application/atom+xml;type=entry;charset=utf-8')
+        : error(404, 'No such package.');
+    }
+
+    const collection = COLLECTION.exec(decode(resource));
+    if (!collection) return error(404, `"${decode(resource)}" is not a resource of this feed.`);
+    const name = collection[1] as 'Packages' | 'Search' | 'FindPackagesById';
+    const params = url.searchParams;
+    const options = parseQueryOptions(params);
+    const select = selector(name, params);
+    const page = runQuery(
+      (await listed(semVer2Parameter(params))).filter(select),
+      options,
+      PAGE_SIZE,
+    );
+    if (collection[2]) {
+      const counted = Math.min(Math.max(page.count - options.skip, 0), options.top ?? Infinity);
+      return xml(200, String(counted), 'text/plain;charset=utf-8');
+    }
+    let next: string | undefined;
+    if (page.next) {
+      const query = new URLSearchParams(params);
+      query.set('$skip', String(page.next.skip));
+      if (page.next.top !== undefined) query.set('$top', String(page.next.top));
+      next = `${base}${rest.join('/')}?${query.toString()}`;
+    }
+    return xml(
+      200,
+      atomFeed({
+        base,
+        title: name,
+        entries: page.entries,
+        ...(options.inlineCount ? { count: page.count } : {}),
+        ...(next === undefined ? {} : { next }),
+      }),
+      'application/atom+xml;type=feed;charset=utf-8',
+    );
+  } catch (failure) {
+    if (failure instanceof ODataError) return error(400, failure.message);
+    throw failure;
+  }
+}
+
+/** What a function's own parameters select before $filter applies. */
+function selector(
+  name: 'Packages' | 'Search' | 'FindPackagesById',
+  params: URLSearchParams,
+): (p: FeedPackage) => boolean {
+  if (name === 'FindPackagesById') {
+    const id = stringParameter(params, 'id');
+    if (id === undefined) throw new ODataError(`FindPackagesById needs id='...'`);
+    return (p) => p.view.id.toLowerCase() === id.toLowerCase();
+  }
+  if (name === 'Search') {
+    const terms = (stringParameter(params, 'searchTerm') ?? '').toLowerCase().split(/\s+/);
+    // Packages carry no target frameworks to match; the parameter is checked and accepted.
+    stringParameter(params, 'targetFramework');
+    const prerelease = booleanParameter(params, 'includePrerelease');
+    const wanted = terms.filter(Boolean);
+    return (p) =>
+      (prerelease || !p.props.IsPrerelease) &&
+      (wanted.length === 0 ||
+        wanted.some((term) =>
+          [p.view.id, p.props.Description].some((text) =>
+            String(text).toLowerCase().includes(term),
+          ),
+        ));
+  }
+  return () => true;
+}
+
+async function downloadOf(rt: Runtime, subfeed: Subfeed, p: FeedPackage): Promise<V2Response> {
+  const download = await downloadPackage(rt.storage, subfeed, p.view);
+  const file = `${p.view.id}.${p.version.parts.join('.')}.nupkg`.replace(/[^\w.-]/g, '_');
+  return {
+    status: 200,
+    headers: { ...download.headers, 'Content-Disposition': `attachment; filename="${file}"` },
+    body: download.body,
+  };
+}
