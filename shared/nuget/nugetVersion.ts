@@ -8,12 +8,16 @@ interface ParsedVersion {
   readonly labels: readonly string[];
 }
 
-const VERSION_PATTERN = /^(\d+(?:\.\d+){0,3})(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]*)?$/;
+const IDENTIFIERS = '[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*';
+const VERSION_PATTERN = new RegExp(
+  `^(\\d+(?:\\.\\d+){0,3})(?:-(${IDENTIFIERS}))?(?:\\+${IDENTIFIERS})?$`,
+);
 
 function parse(version: string): ParsedVersion | undefined {
   const match = VERSION_PATTERN.exec(version.trim());
   if (!match?.[1]) return undefined;
   const numbers = match[1].split('.').map(Number);
+  if (!numbers.every(Number.isSafeInteger)) return undefined;
   while (numbers.length < 4) numbers.push(0);
   return { numbers, labels: match[2] ? match[2].split('.') : [] };
 }

@@ -1,24 +1,18 @@
 import { PackageView } from '../feedView';
 import { PackageProperties } from './properties';
-import {
-  compareVersions,
-  isSemVer2,
-  normalizeVersion,
-  NuGetVersion,
-  parseVersion,
-} from './version';
+import { isPrerelease } from '../../packages/packageIdentity';
+import { compareVersions, isNuGetVersion, isSemVer2, normalizeVersion } from '../nugetVersion';
 
-/** A package of a v2 listing: its view, its parsed listed version and its OData properties. */
+/** A package of a v2 listing: its view and its OData properties. */
 export interface FeedPackage {
   readonly view: PackageView;
-  readonly version: NuGetVersion;
   readonly props: PackageProperties;
 }
 
-function newer(a: { version: NuGetVersion; view: PackageView }, b: typeof a): boolean {
+function newer(a: { view: PackageView }, b: typeof a): boolean {
   return (
-    (compareVersions(a.version, b.version) || a.view.uploadedAt.localeCompare(b.view.uploadedAt)) >
-    0
+    (compareVersions(a.view.version, b.view.version) ||
+      a.view.uploadedAt.localeCompare(b.view.uploadedAt)) > 0
   );
 }
 
@@ -29,32 +23,30 @@ function newer(a: { version: NuGetVersion; view: PackageView }, b: typeof a): bo
  * would fail the client's whole listing. Without `semVer2`, SemVer 2 versions are left out too.
  */
 export function feedPackages(views: readonly PackageView[], semVer2: boolean): FeedPackage[] {
-  const parsed = views.flatMap((view) => {
-    const version = parseVersion(view.version);
-    return version && (semVer2 || !isSemVer2(version)) ? [{ view, version }] : [];
-  });
+  const parsed = views.flatMap((view) =>
+    isNuGetVersion(view.version) && (semVer2 || !isSemVer2(view.version)) ? [{ view }] : [],
+  );
   const latest = new Map<string, (typeof parsed)[number]>();
   const absoluteLatest = new Map<string, (typeof parsed)[number]>();
   for (const candidate of parsed) {
     const key = candidate.view.id.toLowerCase();
     const best = absoluteLatest.get(key);
     if (!best || newer(candidate, best)) absoluteLatest.set(key, candidate);
-    if (candidate.version.prerelease.length === 0) {
+    if (!isPrerelease(candidate.view.version)) {
       const release = latest.get(key);
       if (!release || newer(candidate, release)) latest.set(key, candidate);
     }
   }
   return parsed.map((candidate) => {
-    const { view, version } = candidate;
+    const { view } = candidate;
     const key = view.id.toLowerCase();
     const published = view.uploadedAt || new Date(0).toISOString();
     return {
       view,
-      version,
       props: {
         Id: view.id,
         Version: view.version,
-        NormalizedVersion: normalizeVersion(version),
+        NormalizedVersion: normalizeVersion(view.version),
         Title: view.id,
         Description: `symfeed upload ${view.uid} of ${view.id} ${view.originalVersion || '(no version)'}: ${view.state}`,
         Summary: '',
@@ -64,7 +56,7 @@ export function feedPackages(views: readonly PackageView[], semVer2: boolean): F
         Dependencies: '',
         IsLatestVersion: latest.get(key) === candidate,
         IsAbsoluteLatestVersion: absoluteLatest.get(key) === candidate,
-        IsPrerelease: version.prerelease.length > 0,
+        IsPrerelease: isPrerelease(view.version),
         Listed: true,
         RequireLicenseAcceptance: false,
         Created: published,
@@ -84,9 +76,10 @@ export function findFeedPackage(
   id: string,
   version: string,
 ): FeedPackage | undefined {
-  const wanted = parseVersion(version);
-  if (!wanted) return undefined;
+  if (!isNuGetVersion(version)) return undefined;
   return packages.find(
-    (p) => p.view.id.toLowerCase() === id.toLowerCase() && compareVersions(p.version, wanted) === 0,
+    (p) =>
+      p.view.id.toLowerCase() === id.toLowerCase() &&
+      compareVersions(p.view.version, version) === 0,
   );
 }

@@ -11,7 +11,7 @@ import {
 } from './expression';
 import { FeedPackage } from './packages';
 import { isProperty, PropertyName, Value } from './properties';
-import { compareVersions, parseVersion } from './version';
+import { compareVersions, isNuGetVersion } from '../nugetVersion';
 
 /** The OData system query options symfeed answers; any other `$` option is a 400. */
 export interface QueryOptions {
@@ -93,9 +93,8 @@ export function booleanParameter(params: URLSearchParams, name: string): boolean
 export function semVer2Parameter(params: URLSearchParams): boolean {
   const raw = params.get('semVerLevel');
   if (raw === null) return false;
-  const level = parseVersion(raw);
-  if (!level) throw new ODataError('semVerLevel must be a version such as 2.0.0');
-  return level.parts[0] >= 2;
+  if (!isNuGetVersion(raw)) throw new ODataError('semVerLevel must be a version such as 2.0.0');
+  return compareVersions(raw, '2.0.0') >= 0;
 }
 
 export interface Page {
@@ -113,8 +112,7 @@ export interface Page {
 function compareProperty(name: PropertyName, a: Value, b: Value): number {
   if (typeof a === 'string' && typeof b === 'string') {
     if (name === 'Version' || name === 'NormalizedVersion') {
-      const [x, y] = [parseVersion(a), parseVersion(b)];
-      if (x && y) return compareVersions(x, y);
+      if (isNuGetVersion(a) && isNuGetVersion(b)) return compareVersions(a, b);
     }
     if (name === 'Id' || name === 'Title') return compareValues(a.toLowerCase(), b.toLowerCase());
   }

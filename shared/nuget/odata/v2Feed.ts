@@ -7,6 +7,7 @@ import { parseSubfeed, Subfeed } from '../subfeed';
 import { authorizeSubfeed } from '../subfeedAccess';
 import { atomEntry, atomFeed, errorDocument, metadataDocument, serviceDocument } from './atom';
 import { ODataError } from './errors';
+import { normalizeVersion } from '../nugetVersion';
 import { FeedPackage, feedPackages, findFeedPackage } from './packages';
 import {
   booleanParameter,
@@ -181,7 +182,7 @@ function selector(
 
 async function downloadOf(rt: Runtime, subfeed: Subfeed, p: FeedPackage): Promise<V2Response> {
   const download = await downloadPackage(rt.storage, subfeed, p.view);
-  const file = `${p.view.id}.${p.version.parts.join('.')}.nupkg`.replace(/[^\w.-]/g, '_');
+  const file = `${p.view.id}.${normalizeVersion(p.view.version)}.nupkg`.replace(/[^\w.-]/g, '_');
   return {
     status: 200,
     headers: { ...download.headers, 'Content-Disposition': `attachment; filename="${file}"` },
