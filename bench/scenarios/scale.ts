@@ -1,0 +1,128 @@
+import { TableClient, TransactionAction } from '@azure/data-tables';
+import { performance } from 'node:perf_hooks';
+import { ensureFeed } from '../../shared/feeds/feedTable';
+import { KeyRecord } from '../../shared/index/location';
+import { keyDigest } from '../../shared/keys/clientKey';
+import { mapLimit } from '../../shared/util/mapLimit';
+import { load, LoadResult } from '../support/load';
+import { ratio } from '../support/stats';
+import { BenchStorage } from '../support/storage';
+
+const SCALE_FEED = 'scale';
+
+export interface ScaleResult {
+  readonly smallKeys: number;
+  readonly largeKeys: number;
+  readonly small: LoadResult;
+  readonly large: LoadResult;
+  readonly seedSeconds: number;
+  readonly scaleP99Ratio: number | null;
+}
+
+/** Key i of the scale feed: shaped like a PE key, lower-case as stored. */
+const keyOf = (i: number) => `scale-${i}.dll/${(0x30000000 + i).toString(16)}1000/scale-${i}.dll`;
+
+/**
+ * Lookups in a feed of 1,000 keys and then of many more (the same feed, grown), against the cold
+ * server so that every request is a table query. The rows are written straight into the
+ * symbolkeys table, batched per partition, every one pointing at the 4 KB stored entry of the
+ * serve package: a hit then costs a lookup plus one small blob read, whatever the key.
+ */
+export async function scaleScenario(
+  storage: BenchStorage,
+  coldUrl: string,
+  target: KeyRecord,
+  plan: { smallKeys: number; largeKeys: number; seconds: number },
+  log: (line: string) => void,
+): Promise<ScaleResult> {
+  await ensureFeed(storage.clients.feedsTable, { name: SCALE_FEED, visibility: 'public' });
+  const table = storage.clients.symbolKeysTable;
+  let seedMs = performance.now();
+  await seed(table, target, 0, plan.smallKeys);
+  seedMs = performance.now() - seedMs;
+  // The layout of the rows is copied from shared/index/keyTable.ts; if it drifts, say so.
+  const probe = await fetch(`${coldUrl}/F/${SCALE_FEED}/symbols/${keyOf(0)}`);
+  await probe.arrayBuffer();
+  if (probe.status !== 200) {
+    throw new Error(
+      `a seeded scale key gave ${probe.status}: bench/scenarios/scale.ts no longer matches the row layout of shared/index/keyTable.ts`,
+    );
+  }
+  const measure = (keys: number) =>
+    load({
+      url: coldUrl,
+      connections: 16,
+      seconds: plan.seconds,
+      pickPath: () => `/F/${SCALE_FEED}/symbols/${keyOf(Math.floor(Math.random() * keys))}`,
+    });
+  const small = await measure(plan.smallKeys);
+  log(
+    `scale ${plan.smallKeys} keys: p99 ${small.latencyP99Ms.toFixed(2)} ms, ${small.requestsPerSecond.toFixed(0)} req/s`,
+  );
+  const seeding = performance.now();
+  await seed(table, target, plan.smallKeys, plan.largeKeys, log);
+  seedMs += performance.now() - seeding;
+  const large = await measure(plan.largeKeys);
+  log(
+    `scale ${plan.largeKeys} keys: p99 ${large.latencyP99Ms.toFixed(2)} ms, ${large.requestsPerSecond.toFixed(0)} req/s`,
+  );
+  return {
+    smallKeys: plan.smallKeys,
+    largeKeys: plan.largeKeys,
+    small,
+    large,
+    seedSeconds: seedMs / 1000,
+    scaleP99Ratio: ratio(large.latencyP99Ms, small.latencyP99Ms),
+  };
+}
+
+const PARTITION_DIGITS = 4;
+const BATCH = 100;
+
+/** Writes keys [from, to) as rows of the winning, explicit kind, one transaction per partition batch. */
+async function seed(
+  table: TableClient,
+  target: KeyRecord,
+  from: number,
+  to: number,
+  log?: (line: string) => void,
+): Promise<void> {
+  const partitions = new Map<string, number[]>();
+  for (let i = from; i < to; i++) {
+    const partition = `${SCALE_FEED}_${keyDigest(keyOf(i)).slice(0, PARTITION_DIGITS)}`;
+    let list = partitions.get(partition);
+    if (!list) partitions.set(partition, (list = []));
+    list.push(i);
+  }
+  const batches: { partition: string; keys: number[] }[] = [];
+  for (const [partition, keys] of partitions) {
+    for (let at = 0; at < keys.length; at += BATCH)
+      batches.push({ partition, keys: keys.slice(at, at + BATCH) });
+  }
+  const stamp = '0'.repeat(15);
+  let done = 0;
+  let lastLog = performance.now();
+  await mapLimit(batches, 16, async ({ partition, keys }) => {
+    const actions: TransactionAction[] = keys.map((i) => {
+      const key = keyOf(i);
+      const digest = keyDigest(key);
+      return [
+        'upsert',
+        {
+          partitionKey: partition,
+          rowKey: `${digest}_0_${stamp}_${target.location.packageUid}`,
+          key,
+          source: 'explicit',
+          ...target.location,
+        },
+        'Replace',
+      ];
+    });
+    await table.submitTransaction(actions);
+    done += keys.length;
+    if (log && performance.now() - lastLog > 10_000) {
+      lastLog = performance.now();
+      log(`scale: ${from + done} keys seeded`);
+    }
+  });
+}

@@ -1,0 +1,6 @@
+import path from 'node:path';
+
+/** The checkout: this file runs from dist/bench/support/. */
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const ELF_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'elf');
+export const LATEST_JSON = path.join(ROOT, 'bench', 'latest.json');
