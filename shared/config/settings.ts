@@ -19,6 +19,10 @@ export const settingsSchema = z.object({
   SYMFEED_MISS_CACHE_SECONDS: nonNegativeInt(2),
   SYMFEED_PUBLIC_MAX_AGE_SECONDS: nonNegativeInt(3_600),
   SYMFEED_MAX_PUSH_BYTES: positiveInt(512 * 1024 ** 2),
+  /** Served files up to this size stay in memory once read (0: none)... */
+  SYMFEED_HOT_FILE_BYTES: nonNegativeInt(64 * 1024),
+  /** ...up to this many bytes in all. */
+  SYMFEED_HOT_CACHE_BYTES: nonNegativeInt(64 * 1024 ** 2),
   /** Authorises the /admin API; unset, the API is off. At least 32 characters: it is a secret. */
   SYMFEED_ADMIN_TOKEN: z.preprocess(
     (value) => (value === '' ? undefined : value),

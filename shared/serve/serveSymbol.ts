@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
+import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { RestError } from '@azure/storage-blob';
 import { authorize, Credentials } from '../feeds/access';
 import { feedNameSchema } from '../feeds/feedName';
@@ -23,7 +23,7 @@ export interface SymbolRequest {
 export interface SymbolResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body?: Readable | string;
+  readonly body?: Readable | Buffer | string;
 }
 
 function text(status: number, message: string, extra: Record<string, string> = {}): SymbolResponse {
@@ -128,6 +128,37 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
 /** The package blob is gone or replaced since its location was looked up. */
 const STALE = Symbol('stale location');
 
+/** A small entry's bytes, from memory or with one ranged read (inflated whole) that fills it. */
+async function hotFile(rt: Runtime, location: EntryLocation): Promise<Buffer | typeof STALE> {
+  const key = `${location.blob}\n${location.blobEtag}\n${location.dataOffset}`;
+  const cached = rt.hotFiles.get(key);
+  if (cached) return cached;
+  let raw: Buffer;
+  try {
+    raw = await rt.storage.packagesContainer
+      .getBlobClient(location.blob)
+      .downloadToBuffer(location.dataOffset, location.compressedSize, {
+        conditions: { ifMatch: location.blobEtag },
+      });
+  } catch (error) {
+    if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404)) {
+      return STALE;
+    }
+    throw error;
+  }
+  const file =
+    location.method === COMPRESSION_METHODS.stored
+      ? raw
+      : inflateRawSync(raw, { maxOutputLength: location.size + 1 });
+  if (file.length !== location.size) {
+    throw new Error(
+      `entry ${location.entry} of ${location.blob} is ${file.length} bytes, not ${location.size}`,
+    );
+  }
+  rt.hotFiles.set(key, file);
+  return file;
+}
+
 async function respond(
   rt: Runtime,
   request: SymbolRequest,
@@ -163,6 +194,10 @@ async function respond(
   if (location.size === 0) return { status, headers, body: '' };
 
   const blob = rt.storage.packagesContainer.getBlobClient(location.blob);
+  if (location.size <= rt.hotFiles.maxFileBytes) {
+    const file = await hotFile(rt, location);
+    return file === STALE ? STALE : { status, headers, body: file.subarray(start, end) };
+  }
   const [readFrom, readLength] = stored
     ? [location.dataOffset + start, end - start]
     : [location.dataOffset, location.compressedSize];

@@ -3,8 +3,7 @@ import { TableClient } from '@azure/data-tables';
 import { deleter } from '../../functions/deleter';
 import { DefinitionOf } from '../../functions/definition';
 import { indexPackage } from '../../shared/indexing/indexPackage';
-import { deletePackage, recordState, requestDelete } from '../../shared/packages/deletePackage';
-import { createRuntime } from '../../shared/runtime';
+import { recordState, requestDelete } from '../../shared/packages/deletePackage';
 import { getPackageRow } from '../../shared/packages/packageTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { readStatusDocument } from '../../shared/packages/statusDocument';
@@ -87,22 +86,6 @@ it('deletes a package: its keys 404 and the next candidate for a shared key take
     'deleting',
     'deleted',
   ]);
-});
-
-it('serves the next candidate at once where another instance deleted the remembered winner', async () => {
-  await stack.upload('cached-a.zip', await pkg(['cached-shared'], 'from a'));
-  await stack.indexed('cached-a.zip');
-  await stack.upload('cached-b.zip', await pkg(['cached-shared'], 'from b'));
-  await stack.indexed('cached-b.zip');
-  expect(await get('cached-shared')).toEqual({ status: 200, body: 'from a' });
-  // Another Functions instance, with its own memory, deletes the package this one remembers.
-  const other = createRuntime(stack.rt.settings);
-  await deletePackage(other.storage, {
-    feed: 'default',
-    packageUid: uid('cached-a.zip'),
-    reason: 'elsewhere',
-  });
-  expect(await get('cached-shared')).toEqual({ status: 200, body: 'from b' });
 });
 
 it('treats a second delete of the same package as done already', async () => {
