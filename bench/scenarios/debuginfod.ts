@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { load, LoadResult } from '../support/load';
-import { freePort } from '../support/ports';
+import { freePort } from '../../local/ports';
 import { ratio } from '../support/stats';
 import { DebugFile, FEED } from './fixtures';
 

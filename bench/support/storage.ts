@@ -6,7 +6,7 @@ import { packageUidFor } from '../../shared/packages/packageUid';
 import { INDEXED_STATES } from '../../shared/packages/states';
 import { readStatusDocument, StatusDocument } from '../../shared/packages/statusDocument';
 import { createStorageClients, ensureStorage, StorageClients } from '../../shared/storage/clients';
-import { freePort } from './ports';
+import { freePort } from '../../local/ports';
 
 export interface BenchStorage {
   readonly azurite: RunningAzurite;

@@ -1,24 +1,13 @@
-import { createServer } from 'node:net';
 import { definitions } from '../../functions/all';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
 import { LocalHost, startLocalHost } from '../../local/host';
+import { freePort } from '../../local/ports';
 import { ensureFeed } from '../../shared/feeds/feedTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { INDEXED_STATES } from '../../shared/packages/states';
 import { readStatusDocument, StatusDocument } from '../../shared/packages/statusDocument';
 import { runtime, Runtime } from '../../shared/runtime';
 import { ensureStorage } from '../../shared/storage/clients';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 export interface Stack {
   readonly rt: Runtime;
@@ -32,6 +21,8 @@ export interface Stack {
   indexed(name: string, feed?: string): Promise<StatusDocument>;
   stop(): Promise<void>;
 }
+
+export { freePort };
 
 /**
  * A private Azurite on free ports (in memory) and the local host on a free port, with the real

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 
-/** A port the OS just handed out on loopback; the bench runs beside `npm start` and the tests. */
+/** A port the OS just handed out on loopback: tests and the bench run beside `npm start`. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
