@@ -40,7 +40,9 @@ export async function deriveFileKeys(
   const generator = generators.find((candidate) => candidate.detect(head));
   if (!generator) return { keys: [], warnings: [] };
   try {
-    return await generator.keys(source, path);
+    const result = await generator.keys(source, path);
+    // A generator speaks of "the file"; in a package or a folder the reader needs its name.
+    return { ...result, warnings: result.warnings.map((warning) => `"${path}": ${warning}`) };
   } catch (error) {
     if (!(error instanceof FormatError)) throw error;
     return {

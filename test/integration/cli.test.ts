@@ -1,5 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../support/cli';
@@ -144,8 +151,10 @@ describe('usage', () => {
     },
   );
 
-  it('runs as the package.json bin', async () => {
+  it('runs as the package.json bin, which the build makes executable', async () => {
     const bin = path.join(__dirname, '../../dist/cli/symfeed.js');
+    // npx runs the bin itself: without the executable bit a fresh clone gets "Permission denied".
+    expect(statSync(bin).mode & 0o111).not.toBe(0);
     const { stdout } = await promisify(execFile)(process.execPath, [
       bin,
       'keys',
