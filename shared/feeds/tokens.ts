@@ -57,12 +57,22 @@ export interface NewToken {
   expiresAt?: Date;
 }
 
-/** Makes a token; only its hash is stored, so the returned secret is the only copy there is. */
+/** Whether text has the form of a symfeed token. */
+export function isTokenFormat(text: string): boolean {
+  return TOKEN_PATTERN.test(text);
+}
+
+/**
+ * Makes a token; only its hash is stored, so the returned secret is the only copy there is. A
+ * `secret` of the token form is stored instead of a random one (a token set by configuration).
+ */
 export async function createToken(
   table: TableClient,
   request: NewToken,
+  secret?: string,
 ): Promise<{ token: string; info: TokenInfo }> {
-  const token = `sf_${randomBytes(32).toString('base64url')}`;
+  if (secret !== undefined && !isTokenFormat(secret)) throw new Error('not a symfeed token');
+  const token = secret ?? `sf_${randomBytes(32).toString('base64url')}`;
   const hash = hashToken(token);
   const row = {
     partitionKey: TOKEN_PARTITION,
@@ -88,7 +98,7 @@ export async function checkToken(
   presented: string,
   now = new Date(),
 ): Promise<TokenCheck> {
-  if (!TOKEN_PATTERN.test(presented)) return { valid: false, reason: 'malformed' };
+  if (!isTokenFormat(presented)) return { valid: false, reason: 'malformed' };
   const hash = hashToken(presented);
   let row: z.infer<typeof rowSchema>;
   try {

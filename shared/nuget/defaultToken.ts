@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { RestError } from '@azure/data-tables';
-import { checkToken, createToken, Scope } from '../feeds/tokens';
+import { checkToken, createToken, isTokenFormat, Scope } from '../feeds/tokens';
 import { StorageClients } from '../storage/clients';
 
 /** The feed `npm start` creates, and what its token may do: push, delete and read. */
@@ -8,7 +7,6 @@ export const DEFAULT_FEED = 'default';
 const DEFAULT_SCOPES: readonly Scope[] = ['push', 'delete', 'read'];
 /** Packages pushed with the start-up token belong to this owner, whichever token it was. */
 const DEFAULT_OWNER = 'default';
-const TOKEN_PATTERN = /^sf_[A-Za-z0-9_-]{43}$/;
 
 export class DefaultTokenError extends Error {
   constructor(message: string) {
@@ -19,8 +17,7 @@ export class DefaultTokenError extends Error {
 
 /**
  * A push token for the feed `default`, so that `nuget push` works out of the box. A supplied
- * token (SYMFEED_DEFAULT_TOKEN) is stored, hashed, in the layout of shared/feeds/tokens.ts if it
- * is not known yet, and kept stable across restarts; without one a new token is made, whose
+ * token (SYMFEED_DEFAULT_TOKEN) is stored, hashed, if it is not known yet, and kept stable across restarts; without one a new token is made, whose
  * secret exists only in the return value (only hashes are stored).
  */
 export async function ensureDefaultToken(
@@ -35,7 +32,7 @@ export async function ensureDefaultToken(
     });
     return { token, created: true };
   }
-  if (!TOKEN_PATTERN.test(supplied)) {
+  if (!isTokenFormat(supplied)) {
     throw new DefaultTokenError(
       "SYMFEED_DEFAULT_TOKEN is not a symfeed token: \"sf_\" and 43 base64url characters (make one with: node -e \"console.log('sf_' + require('crypto').randomBytes(32).toString('base64url'))\")",
     );
@@ -58,15 +55,11 @@ export async function ensureDefaultToken(
     );
   }
   try {
-    await storage.tokensTable.createEntity({
-      partitionKey: 'token',
-      rowKey: createHash('sha256').update(supplied, 'utf8').digest('hex'),
-      feed: DEFAULT_FEED,
-      scopes: DEFAULT_SCOPES.join(','),
-      owner: DEFAULT_OWNER,
-      createdAt: new Date().toISOString(),
-      revoked: false,
-    });
+    await createToken(
+      storage.tokensTable,
+      { feed: DEFAULT_FEED, scopes: DEFAULT_SCOPES, owner: DEFAULT_OWNER },
+      supplied,
+    );
   } catch (error) {
     // Another instance starting at the same moment stored it first: the same row.
     if (!(error instanceof RestError && error.statusCode === 409)) throw error;

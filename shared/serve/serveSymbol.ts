@@ -129,7 +129,10 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
 const STALE = Symbol('stale location');
 
 /** A small entry's bytes, from memory or with one ranged read (inflated whole) that fills it. */
-async function hotFile(rt: Runtime, location: EntryLocation): Promise<Buffer | typeof STALE> {
+async function hotFile(
+  rt: Runtime,
+  location: EntryLocation,
+): Promise<Buffer | typeof STALE | { damaged: string }> {
   const key = `${location.blob}\n${location.blobEtag}\n${location.dataOffset}`;
   const cached = rt.hotFiles.get(key);
   if (cached) return cached;
@@ -146,14 +149,17 @@ async function hotFile(rt: Runtime, location: EntryLocation): Promise<Buffer | t
     }
     throw error;
   }
-  const file =
-    location.method === COMPRESSION_METHODS.stored
-      ? raw
-      : inflateRawSync(raw, { maxOutputLength: location.size + 1 });
+  let file: Buffer;
+  try {
+    file =
+      location.method === COMPRESSION_METHODS.stored
+        ? raw
+        : inflateRawSync(raw, { maxOutputLength: location.size + 1 });
+  } catch (error) {
+    return { damaged: `it does not inflate (${(error as Error).message})` };
+  }
   if (file.length !== location.size) {
-    throw new Error(
-      `entry ${location.entry} of ${location.blob} is ${file.length} bytes, not ${location.size}`,
-    );
+    return { damaged: `it is ${file.length} bytes, not the ${location.size} its header declares` };
   }
   rt.hotFiles.set(key, file);
   return file;
@@ -196,7 +202,14 @@ async function respond(
   const blob = rt.storage.packagesContainer.getBlobClient(location.blob);
   if (location.size <= rt.hotFiles.maxFileBytes) {
     const file = await hotFile(rt, location);
-    return file === STALE ? STALE : { status, headers, body: file.subarray(start, end) };
+    if (file === STALE) return STALE;
+    if (!Buffer.isBuffer(file)) {
+      return text(
+        500,
+        `The file "${location.entry}" is damaged inside package "${location.blob}": ${file.damaged}.`,
+      );
+    }
+    return { status, headers, body: file.subarray(start, end) };
   }
   const [readFrom, readLength] = stored
     ? [location.dataOffset + start, end - start]

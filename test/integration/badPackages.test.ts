@@ -236,6 +236,31 @@ describe('a bad entry skips its keys and leaves the package partial', () => {
   });
 });
 
+describe('entries whose bytes are broken', () => {
+  it('answers a deflated entry that does not inflate with 500 naming the file and the package', async () => {
+    const bytes = Buffer.from(
+      await withIndex([{ clientKey: 'broken-deflate', blobPath: 'd.txt' }], {
+        'd.txt': 'compressible text '.repeat(200),
+      }),
+    );
+    // Overwrite the start of d.txt's deflate stream with a reserved block type.
+    // The first "d.txt" is its local header's name, which follows the 30-byte fixed part.
+    const header = bytes.indexOf('d.txt') - 30;
+    expect(bytes.readUInt32LE(header)).toBe(0x04034b50);
+    const dataStart =
+      header + 30 + bytes.readUInt16LE(header + 26) + bytes.readUInt16LE(header + 28);
+    bytes[dataStart] = 0xff;
+    const doc = await index('broken-deflate.zip', bytes);
+    expect(doc.state).toBe('succeeded');
+    expect(doc.warnings.join('\n')).toMatch(/"d\.txt" gives no keys: the entry does not inflate/);
+    const response = await fetch(`${stack.symbols}/broken-deflate`);
+    expect(response.status).toBe(500);
+    expect(await response.text()).toMatch(
+      /The file "d\.txt" is damaged inside package "default\/broken-deflate\.zip": it does not inflate/,
+    );
+  });
+});
+
 describe('names are data, never paths', () => {
   it('serves entries named ../x, /x and x\\y by their exact mapping, from inside the zip', async () => {
     const bytes = renameEntries(
