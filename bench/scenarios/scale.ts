@@ -1,9 +1,8 @@
-import { TableClient, TransactionAction } from '@azure/data-tables';
+import { TableClient } from '@azure/data-tables';
 import { performance } from 'node:perf_hooks';
 import { ensureFeed } from '../../shared/feeds/feedTable';
 import { KeyRecord } from '../../shared/index/location';
-import { keyDigest } from '../../shared/keys/clientKey';
-import { mapLimit } from '../../shared/util/mapLimit';
+import { writeKeyRows } from '../../shared/index/keyTable';
 import { load, LoadResult } from '../support/load';
 import { ratio } from '../support/stats';
 import { BenchStorage } from '../support/storage';
@@ -25,8 +24,8 @@ const keyOf = (i: number) => `scale-${i}.dll/${(0x30000000 + i).toString(16)}100
 /**
  * Lookups in a feed of 1,000 keys and then of many more (the same feed, grown), against the cold
  * server so that every request is a table query. The rows are written straight into the
- * symbolkeys table, batched per partition, every one pointing at the 4 KB stored entry of the
- * serve package: a hit then costs a lookup plus one small blob read, whatever the key.
+ * symbolkeys table by the indexer's row writer, every one pointing at the 4 KB stored entry of
+ * the serve package: a hit then costs a lookup plus one small blob read, whatever the key.
  */
 export async function scaleScenario(
   storage: BenchStorage,
@@ -40,12 +39,11 @@ export async function scaleScenario(
   let seedMs = performance.now();
   await seed(table, target, 0, plan.smallKeys);
   seedMs = performance.now() - seedMs;
-  // The layout of the rows is copied from shared/index/keyTable.ts; if it drifts, say so.
   const probe = await fetch(`${coldUrl}/F/${SCALE_FEED}/symbols/${keyOf(0)}`);
   await probe.arrayBuffer();
   if (probe.status !== 200) {
     throw new Error(
-      `a seeded scale key gave ${probe.status}: bench/scenarios/scale.ts no longer matches the row layout of shared/index/keyTable.ts`,
+      `a seeded scale key gave ${probe.status}, not 200`,
     );
   }
   const measure = (keys: number) =>
@@ -76,10 +74,13 @@ export async function scaleScenario(
   };
 }
 
-const PARTITION_DIGITS = 4;
-const BATCH = 100;
+/** Keys per call of the indexer's row writer: its transactions then fill up, as a package's do. */
+const SEED_BATCH = 20_000;
 
-/** Writes keys [from, to) as rows of the winning, explicit kind, one transaction per partition batch. */
+/**
+ * Writes keys [from, to) through the indexer's own row writer, as one large package would, all
+ * pointing at the 4 KB stored entry.
+ */
 async function seed(
   table: TableClient,
   target: KeyRecord,
@@ -87,42 +88,19 @@ async function seed(
   to: number,
   log?: (line: string) => void,
 ): Promise<void> {
-  const partitions = new Map<string, number[]>();
-  for (let i = from; i < to; i++) {
-    const partition = `${SCALE_FEED}_${keyDigest(keyOf(i)).slice(0, PARTITION_DIGITS)}`;
-    let list = partitions.get(partition);
-    if (!list) partitions.set(partition, (list = []));
-    list.push(i);
-  }
-  const batches: { partition: string; keys: number[] }[] = [];
-  for (const [partition, keys] of partitions) {
-    for (let at = 0; at < keys.length; at += BATCH)
-      batches.push({ partition, keys: keys.slice(at, at + BATCH) });
-  }
-  const stamp = '0'.repeat(15);
-  let done = 0;
+  const owner = { feed: SCALE_FEED, packageUid: target.location.packageUid, firstIndexedAt: 0 };
   let lastLog = performance.now();
-  await mapLimit(batches, 16, async ({ partition, keys }) => {
-    const actions: TransactionAction[] = keys.map((i) => {
-      const key = keyOf(i);
-      const digest = keyDigest(key);
-      return [
-        'upsert',
-        {
-          partitionKey: partition,
-          rowKey: `${digest}_0_${stamp}_${target.location.packageUid}`,
-          key,
-          source: 'explicit',
-          ...target.location,
-        },
-        'Replace',
-      ];
-    });
-    await table.submitTransaction(actions);
-    done += keys.length;
+  for (let at = from; at < to; at += SEED_BATCH) {
+    const records = Array.from({ length: Math.min(SEED_BATCH, to - at) }, (_, i) => ({
+      ...target,
+      key: keyOf(at + i),
+      clientKey: keyOf(at + i),
+      source: 'explicit' as const,
+    }));
+    await writeKeyRows(table, owner, records);
     if (log && performance.now() - lastLog > 10_000) {
       lastLog = performance.now();
-      log(`scale: ${from + done} keys seeded`);
+      log(`scale: ${at + records.length} keys seeded`);
     }
-  });
+  }
 }

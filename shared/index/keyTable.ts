@@ -1,4 +1,4 @@
-import { odata, TableClient } from '@azure/data-tables';
+import { odata, RestError, TableClient, TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { keyDigest } from '../keys/clientKey';
 import { mapLimit } from '../util/mapLimit';
@@ -7,13 +7,33 @@ import { EntryLocation, KeyRecord, KeySource } from './location';
 /**
  * Table layout of the symbolkeys table.
  *
- * PartitionKey = "{feed}_{first 4 hex digits of the key digest}": 65,536 partitions per feed, so
- * 100 million keys spread evenly and no partition runs hot.
- * RowKey = "{digest}_{source rank}_{order stamp}_{packageUid}": every candidate for a key sits in
- * one partition under one prefix, sorted so that the winner comes first: explicit (0) before
- * derived (1), then the earliest first-indexed package.
+ * PartitionKey = "{feed}_{first 2 hex digits of the key digest}": 256 partitions per feed. Enough
+ * to spread a feed's load (Azure splits busy ranges of partitions on its own), few enough that a
+ * package's keys share partitions and go in as transactions of up to 100 rows.
+ *
+ * Two kinds of row per key:
+ * - candidates, RowKey = "{digest}_{source rank}_{order stamp}_{packageUid}", one per package
+ *   offering the key, sorted so that the best comes first: explicit (0) before derived (1), then
+ *   the earliest first-indexed package;
+ * - the winner, RowKey = "{digest}": a copy of the best candidate, so that serving is one point
+ *   read whatever the size of the feed.
+ *
+ * Keeping the winner right under concurrent indexers and deleters: every change to a key's
+ * candidates is followed by a write of its winner row conditional on the ETag read *after* that
+ * change (a create if there was none). Of two writers racing, the later one's condition fails
+ * and it reads again, now seeing the other's candidate. A writer whose candidate does not win
+ * still rewrites the winner as it is, so that a deleter choosing a successor from an older set
+ * of candidates is made to look again.
  */
-const PARTITION_DIGITS = 4;
+const PARTITION_DIGITS = 2;
+const ROWS_PER_TRANSACTION = 100;
+/** A key's candidate and its winner go in the same transaction. */
+const KEYS_PER_TRANSACTION = ROWS_PER_TRANSACTION / 2;
+const TRANSACTION_CONCURRENCY = 8;
+const ROW_CONCURRENCY = 32;
+/** Conflicts a transaction may report one by one before its keys take the slow path together. */
+const CONFLICTS_PER_TRANSACTION = 3;
+const WINNER_ATTEMPTS = 10;
 
 export interface KeyRowOwner {
   readonly feed: string;
@@ -22,20 +42,27 @@ export interface KeyRowOwner {
   readonly firstIndexedAt: number;
 }
 
+export interface KeyRowRef {
+  readonly key: string;
+  readonly source: KeySource;
+}
+
+/** A key of this package that another package's file answers instead. */
+export interface LostKey {
+  readonly key: string;
+  readonly source: KeySource;
+  readonly winner: { readonly blob: string; readonly source: KeySource };
+}
+
 function partitionKey(feed: string, digest: string): string {
   return `${feed}_${digest.slice(0, PARTITION_DIGITS)}`;
 }
 
 const SOURCE_RANK: Record<KeySource, string> = { explicit: '0', derived: '1' };
 
-function rowKey(digest: string, source: KeySource, owner: KeyRowOwner): string {
+function candidateRowKey(digest: string, source: KeySource, owner: KeyRowOwner): string {
   const stamp = owner.firstIndexedAt.toString().padStart(15, '0');
   return `${digest}_${SOURCE_RANK[source]}_${stamp}_${owner.packageUid}`;
-}
-
-export interface KeyRowRef {
-  readonly key: string;
-  readonly source: KeySource;
 }
 
 const rowSchema = z.object({
@@ -51,99 +78,259 @@ const rowSchema = z.object({
   method: z.number(),
   crc32: z.number(),
 });
+type Row = z.infer<typeof rowSchema>;
 
-const ROW_CONCURRENCY = 32;
+const winnerSchema = rowSchema.extend({
+  partitionKey: z.string(),
+  rowKey: z.string(),
+  candidate: z.string(),
+  etag: z.string(),
+});
+type WinnerRow = z.infer<typeof winnerSchema>;
 
-/** Writes one row per key; rewriting the same keys for the same package replaces them in place. */
+interface Candidate {
+  readonly partitionKey: string;
+  readonly digest: string;
+  readonly rowKey: string;
+  readonly row: Row;
+}
+
+function candidateOf(owner: KeyRowOwner, { key, source, location }: KeyRecord): Candidate {
+  const digest = keyDigest(key);
+  return {
+    partitionKey: partitionKey(owner.feed, digest),
+    digest,
+    rowKey: candidateRowKey(digest, source, owner),
+    row: { key, source, ...location },
+  };
+}
+
+function candidateEntity(candidate: Candidate) {
+  return { partitionKey: candidate.partitionKey, rowKey: candidate.rowKey, ...candidate.row };
+}
+
+function winnerEntity(candidate: Candidate) {
+  return {
+    partitionKey: candidate.partitionKey,
+    rowKey: candidate.digest,
+    candidate: candidate.rowKey,
+    ...candidate.row,
+  };
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof RestError ? error.statusCode : undefined;
+}
+
+/**
+ * Writes this package's rows for its keys, and makes each key's winner the best of its candidates.
+ * Rewriting the same keys for the same package replaces them in place. Returns the keys another
+ * package wins.
+ */
 export async function writeKeyRows(
   table: TableClient,
   owner: KeyRowOwner,
   records: readonly KeyRecord[],
-): Promise<void> {
-  await mapLimit(records, ROW_CONCURRENCY, async ({ key, source, location }) => {
-    const digest = keyDigest(key);
-    await table.upsertEntity(
-      {
-        partitionKey: partitionKey(owner.feed, digest),
-        rowKey: rowKey(digest, source, owner),
-        key,
-        source,
-        ...location,
-      },
-      'Replace',
-    );
+): Promise<LostKey[]> {
+  // A key offered twice by one package would have a transaction touch its rows twice, which
+  // fails it as a whole: the second offer takes the slow path.
+  const contested: Candidate[] = [];
+  const once = new Map<string, Candidate>();
+  for (const record of records) {
+    const candidate = candidateOf(owner, record);
+    if (once.has(candidate.digest)) contested.push(candidate);
+    else once.set(candidate.digest, candidate);
+  }
+  const transactions = transactionsOf([...once.values()], KEYS_PER_TRANSACTION);
+  await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
+    contested.push(...(await writeUncontested(table, group)));
   });
+  const outcomes = await mapLimit(contested, ROW_CONCURRENCY, async (candidate) => {
+    await table.upsertEntity(candidateEntity(candidate), 'Replace');
+    const winner = await settleWinner(table, candidate, async (current) =>
+      current && current.candidate < candidate.rowKey ? current : winnerEntity(candidate),
+    );
+    if (!winner || winner.packageUid === owner.packageUid) return undefined;
+    const { key, source } = candidate.row;
+    return { key, source, winner: { blob: winner.blob, source: winner.source } };
+  });
+  // In the package's own order, whatever order the transactions finished in.
+  const order = new Map(records.map((record, index) => [record.key, index]));
+  return outcomes
+    .filter((outcome): outcome is LostKey => outcome !== undefined)
+    .sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
 }
 
-/** Point deletes of exactly the given rows; rows already gone are fine. */
+/** Rows grouped by partition, as many per group as one transaction takes. */
+function transactionsOf<T extends { partitionKey: string }>(rows: readonly T[], size: number): T[][] {
+  const byPartition = new Map<string, T[]>();
+  for (const row of rows) {
+    const group = byPartition.get(row.partitionKey);
+    if (group) group.push(row);
+    else byPartition.set(row.partitionKey, [row]);
+  }
+  return [...byPartition.values()].flatMap((group) =>
+    Array.from({ length: Math.ceil(group.length / size) }, (_, i) =>
+      group.slice(i * size, (i + 1) * size),
+    ),
+  );
+}
+
+/**
+ * The common case, keys no other package offers: each candidate and a new winner row pointing at
+ * it, in one transaction. Creating a winner fails where a key already has one; the transaction
+ * then changes nothing, and the key is returned to take the slow path. Storage names the failing
+ * operation, so the rest try again without it, a few times, then all go the slow path.
+ */
+async function writeUncontested(table: TableClient, group: Candidate[]): Promise<Candidate[]> {
+  const contested: Candidate[] = [];
+  let pending = group;
+  for (let conflicts = 0; pending.length > 0; conflicts++) {
+    if (conflicts === CONFLICTS_PER_TRANSACTION) return [...contested, ...pending];
+    const actions = pending.flatMap((candidate): TransactionAction[] => [
+      ['upsert', candidateEntity(candidate), 'Replace'],
+      ['create', winnerEntity(candidate)],
+    ]);
+    try {
+      await table.submitTransaction(actions);
+      return contested;
+    } catch (error) {
+      if (statusOf(error) !== 409) throw error;
+      const failed = Number(/^(\d+):/.exec((error as Error).message)?.[1]);
+      const loser = pending[Math.floor(failed / 2)];
+      if (loser === undefined) return [...contested, ...pending];
+      contested.push(loser);
+      pending = pending.filter((candidate) => candidate !== loser);
+    }
+  }
+  return contested;
+}
+
+type WinnerEntity = ReturnType<typeof winnerEntity>;
+
+/**
+ * Reads a key's winner row and writes what `choose` makes of it, conditional on what was read,
+ * until no other writer came in between. Returns the winner left in place.
+ */
+async function settleWinner(
+  table: TableClient,
+  where: { partitionKey: string; digest: string },
+  choose: (current: WinnerRow | undefined) => Promise<WinnerEntity | WinnerRow | undefined>,
+): Promise<Row | undefined> {
+  for (let attempt = 0; attempt < WINNER_ATTEMPTS; attempt++) {
+    const current = await readWinner(table, where.partitionKey, where.digest);
+    const next = await choose(current);
+    try {
+      if (!current) {
+        if (next) await table.createEntity(next);
+      } else if (next) {
+        const { etag: _etag, ...entity } = next as WinnerRow;
+        await table.updateEntity(entity, 'Replace', { etag: current.etag });
+      } else {
+        await table.deleteEntity(where.partitionKey, where.digest, { etag: current.etag });
+      }
+      return next;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 409 && status !== 412 && status !== 404) throw error;
+    }
+  }
+  throw new Error(
+    `the winner row of key digest ${where.digest} kept changing under ${WINNER_ATTEMPTS} attempts`,
+  );
+}
+
+async function readWinner(
+  table: TableClient,
+  partition: string,
+  digest: string,
+): Promise<WinnerRow | undefined> {
+  try {
+    return winnerSchema.parse(await table.getEntity(partition, digest));
+  } catch (error) {
+    if (statusOf(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The best remaining candidate for a key: the first row under its digest. */
+async function bestCandidate(
+  table: TableClient,
+  partition: string,
+  digest: string,
+  key: string,
+): Promise<WinnerEntity | undefined> {
+  const rows = table.listEntities({
+    queryOptions: {
+      filter: odata`PartitionKey eq ${partition} and RowKey gt ${`${digest}_`} and RowKey lt ${`${digest}~`}`,
+    },
+  });
+  for await (const entity of rows) {
+    const row = rowSchema.parse(entity);
+    // The digest is 160 bits; comparing the key itself makes a collision harmless anyway.
+    if (row.key === key) {
+      return winnerEntity({ partitionKey: partition, digest, rowKey: entity.rowKey ?? '', row });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Removes exactly the given rows of this package (rows already gone are fine), and hands each
+ * key it won to the next candidate, or removes the key when none is left.
+ */
 export async function deleteKeyRows(
   table: TableClient,
   owner: KeyRowOwner,
   refs: readonly KeyRowRef[],
 ): Promise<void> {
-  await mapLimit(refs, ROW_CONCURRENCY, async ({ key, source }) => {
+  const removed = refs.map(({ key, source }) => {
     const digest = keyDigest(key);
-    try {
-      await table.deleteEntity(partitionKey(owner.feed, digest), rowKey(digest, source, owner));
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    return {
+      key,
+      digest,
+      partitionKey: partitionKey(owner.feed, digest),
+      rowKey: candidateRowKey(digest, source, owner),
+    };
+  });
+  const transactions = transactionsOf(removed, ROWS_PER_TRANSACTION);
+  await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
+    // A row named twice would make the transaction fail as a whole.
+    if (new Set(group.map((row) => row.rowKey)).size === group.length) {
+      try {
+        await table.submitTransaction(group.map((row): TransactionAction => ['delete', row]));
+        return;
+      } catch (error) {
+        // Some rows are gone already (a delete running again): the others one by one.
+        if (statusOf(error) !== 404) throw error;
+      }
     }
+    await mapLimit(group, ROW_CONCURRENCY, async (row) => {
+      try {
+        await table.deleteEntity(row.partitionKey, row.rowKey);
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    });
+  });
+  await mapLimit(removed, ROW_CONCURRENCY, async (row) => {
+    await settleWinner(table, row, async (current) => {
+      if (!current) return undefined;
+      if (current.candidate !== row.rowKey) return current;
+      return bestCandidate(table, row.partitionKey, row.digest, row.key);
+    });
   });
 }
 
-/** The winning location of a normalised key in a feed: one single-partition range query. */
+/** The winning location of a normalised key in a feed: one point read. */
 export async function findLocation(
   table: TableClient,
   feed: string,
   key: string,
 ): Promise<(EntryLocation & { source: KeySource }) | undefined> {
   const digest = keyDigest(key);
-  const rows = table
-    .listEntities({
-      queryOptions: {
-        filter: odata`PartitionKey eq ${partitionKey(feed, digest)} and RowKey gt ${digest} and RowKey lt ${`${digest}~`}`,
-      },
-    })
-    .byPage({ maxPageSize: 4 });
-  for await (const page of rows) {
-    for (const entity of page) {
-      const row = rowSchema.parse(entity);
-      // The digest is 160 bits; comparing the key itself makes a collision harmless anyway.
-      if (row.key === key) {
-        const { key: _key, ...location } = row;
-        return location;
-      }
-    }
-    if (page.continuationToken === undefined) break;
-  }
-  return undefined;
-}
-
-/**
- * The candidate of another package that wins over this package's row for the same key, if any:
- * rows sort winner first, so it is the first row of another package before ours.
- */
-export async function precedingCandidate(
-  table: TableClient,
-  owner: KeyRowOwner,
-  record: KeyRowRef,
-): Promise<{ blob: string; source: KeySource } | undefined> {
-  const digest = keyDigest(record.key);
-  const rows = table.listEntities<{
-    key: string;
-    blob: string;
-    source: KeySource;
-    packageUid: string;
-  }>({
-    queryOptions: {
-      filter: odata`PartitionKey eq ${partitionKey(owner.feed, digest)} and RowKey gt ${digest} and RowKey lt ${rowKey(digest, record.source, owner)}`,
-      select: ['key', 'blob', 'source', 'packageUid'],
-    },
-  });
-  for await (const row of rows) {
-    if (row.packageUid !== owner.packageUid && row.key === record.key) {
-      return { blob: row.blob, source: row.source };
-    }
-  }
-  return undefined;
+  const winner = await readWinner(table, partitionKey(feed, digest), digest);
+  if (!winner || winner.key !== key) return undefined;
+  const { key: _key, candidate: _candidate, etag: _etag, ...location } = winner;
+  return location;
 }

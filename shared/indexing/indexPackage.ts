@@ -1,6 +1,6 @@
 import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
-import { deleteKeyRows, KeyRowOwner, precedingCandidate, writeKeyRows } from '../index/keyTable';
+import { deleteKeyRows, LostKey, writeKeyRows } from '../index/keyTable';
 import { KeyRecord } from '../index/location';
 import { getPackageRow, putPackageRow } from '../packages/packageTable';
 import { packageUidFor } from '../packages/packageUid';
@@ -13,7 +13,6 @@ import {
   writeStatusDocument,
 } from '../packages/statusDocument';
 import { StorageClients } from '../storage/clients';
-import { mapLimit } from '../util/mapLimit';
 import { ChunkedReader, blobRangeSource, RangeReadError } from '../zip/chunkedReader';
 import { DamagedZipError, PackageZip } from '../zip/packageZip';
 import { Analysis, analysePackage } from './analysePackage';
@@ -132,7 +131,7 @@ export async function indexPackage(
     errors: [],
     warnings: [],
   });
-  await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
+  const lost = await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
   await deleteKeyRows(storage.symbolKeysTable, owner, stale);
   const changed = [...analysis.keys, ...stale].map((record: KeyRecord) => record.key);
 
@@ -145,7 +144,6 @@ export async function indexPackage(
     return { kind: 'deleting', packageUid };
   }
 
-  const conflicts = await conflictWarnings(deps, owner, analysis.keys);
   const state: PackageState = analysis.damaged
     ? 'damaged'
     : analysis.errors.length > 0
@@ -158,7 +156,7 @@ export async function indexPackage(
     history: trim(history),
     keys: analysis.keys,
     errors: analysis.errors,
-    warnings: [...analysis.warnings, ...conflicts],
+    warnings: [...analysis.warnings, ...lost.map(lostKeyWarning)],
   };
   await writeStatusDocument(storage.statusContainer, doc);
   await putPackageRow(storage.packagesTable, {
@@ -204,24 +202,13 @@ async function analyse(
   }
 }
 
-const CONFLICT_CHECK_CONCURRENCY = 16;
-
 /** Design.md's precedence: the package that loses a key is told which package serves it. */
-async function conflictWarnings(
-  { storage }: IndexerDeps,
-  owner: KeyRowOwner,
-  records: readonly KeyRecord[],
-): Promise<string[]> {
-  const found = await mapLimit(records, CONFLICT_CHECK_CONCURRENCY, async (record) => {
-    const winner = await precedingCandidate(storage.symbolKeysTable, owner, record);
-    if (!winner) return undefined;
-    const why =
-      winner.source === 'explicit' && record.source === 'derived'
-        ? 'an explicit mapping beats a derived key'
-        : 'it was indexed earlier';
-    return `key "${record.key}" is also offered by package "${winner.blob}", which is served instead: ${why}`;
-  });
-  return found.filter((warning): warning is string => warning !== undefined);
+function lostKeyWarning({ key, source, winner }: LostKey): string {
+  const why =
+    winner.source === 'explicit' && source === 'derived'
+      ? 'an explicit mapping beats a derived key'
+      : 'it was indexed earlier';
+  return `key "${key}" is also offered by package "${winner.blob}", which is served instead: ${why}`;
 }
 
 function now(): string {

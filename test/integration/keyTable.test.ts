@@ -1,0 +1,247 @@
+import { TableClient } from '@azure/data-tables';
+import { RunningAzurite, startAzurite } from '../../local/azurite';
+import { freePort } from '../../local/ports';
+import {
+  deleteKeyRows,
+  findLocation,
+  KeyRowOwner,
+  writeKeyRows,
+} from '../../shared/index/keyTable';
+import { KeyRecord, KeySource } from '../../shared/index/location';
+
+/**
+ * The key table on real storage: a winner row per key that stays the best candidate whatever
+ * order indexers and deleters run in, and rows that go in as transactions where they can.
+ */
+let azurite: RunningAzurite;
+let table: TableClient;
+
+beforeAll(async () => {
+  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+  azurite = await startAzurite({ ports });
+  table = TableClient.fromConnectionString(azurite.connectionString, 'keytabletest', {
+    allowInsecureConnection: true,
+  });
+  await table.createTable();
+}, 60_000);
+
+afterAll(async () => {
+  await azurite.stop();
+});
+
+let feedCount = 0;
+/** Each test in its own feed: its own partitions of the one table. */
+function newFeed(): string {
+  feedCount += 1;
+  return `feed${feedCount}`;
+}
+
+function owner(feed: string, name: string, firstIndexedAt: number): KeyRowOwner {
+  return { feed, packageUid: name.padEnd(32, '0'), firstIndexedAt };
+}
+
+function record(key: string, pkg: KeyRowOwner, source: KeySource = 'explicit'): KeyRecord {
+  return {
+    key,
+    clientKey: key,
+    source,
+    location: {
+      packageUid: pkg.packageUid,
+      blob: `${pkg.feed}/${pkg.packageUid.slice(0, 8)}.zip`,
+      blobEtag: '"0x1"',
+      entry: `${key}.bin`,
+      dataOffset: 30,
+      compressedSize: 4,
+      size: 4,
+      method: 0,
+      crc32: 0,
+    },
+  };
+}
+
+async function servedBy(feed: string, key: string): Promise<string | undefined> {
+  return (await findLocation(table, feed, key))?.blob;
+}
+
+/** Every row of a feed: a test may scan, symfeed never does. */
+async function rowsOf(feed: string): Promise<{ rowKey: string; packageUid: string }[]> {
+  const rows = [];
+  for await (const row of table.listEntities<{ packageUid: string }>()) {
+    if (row.partitionKey?.startsWith(`${feed}_`))
+      rows.push({ rowKey: row.rowKey ?? '', packageUid: row.packageUid });
+  }
+  return rows;
+}
+
+it('writes a candidate and a winner row per key, and serves each key with a point read', async () => {
+  const feed = newFeed();
+  const a = owner(feed, 'aaaa', 1);
+  const keys = Array.from({ length: 250 }, (_, i) => `key-${i}`);
+  expect(
+    await writeKeyRows(
+      table,
+      a,
+      keys.map((key) => record(key, a)),
+    ),
+  ).toEqual([]);
+  const rows = await rowsOf(feed);
+  expect(rows).toHaveLength(500);
+  expect(rows.filter((row) => !row.rowKey.includes('_'))).toHaveLength(250);
+  for (const key of keys) expect(await servedBy(feed, key)).toBe(`${feed}/aaaa0000.zip`);
+  expect(await findLocation(table, feed, 'key-250')).toBeUndefined();
+  // Another feed's keys are not this feed's.
+  expect(await findLocation(table, newFeed(), 'key-1')).toBeUndefined();
+});
+
+it('lets the earlier package win a shared key, and tells the later one which package serves it', async () => {
+  const feed = newFeed();
+  const early = owner(feed, 'early', 100);
+  const late = owner(feed, 'late', 200);
+  // The later package is written first: precedence is by first indexing, not by write order.
+  const shared = Array.from({ length: 60 }, (_, i) => `shared-${i}`);
+  await writeKeyRows(
+    table,
+    late,
+    [...shared, 'late-only'].map((key) => record(key, late)),
+  );
+  const lostByEarly = await writeKeyRows(
+    table,
+    early,
+    [...shared, 'early-only'].map((key) => record(key, early)),
+  );
+  expect(lostByEarly).toEqual([]);
+  for (const key of shared) expect(await servedBy(feed, key)).toBe(`${feed}/early000.zip`);
+  expect(await servedBy(feed, 'late-only')).toBe(`${feed}/late0000.zip`);
+
+  // Written again (a re-run), the later package learns what it loses, in its own key order.
+  const lostByLate = await writeKeyRows(
+    table,
+    late,
+    [...shared, 'late-only'].map((key) => record(key, late)),
+  );
+  expect(lostByLate).toEqual(
+    shared.map((key) => ({
+      key,
+      source: 'explicit',
+      winner: { blob: `${feed}/early000.zip`, source: 'explicit' },
+    })),
+  );
+});
+
+it('puts an explicit mapping before a derived key, even of a package indexed earlier', async () => {
+  const feed = newFeed();
+  const derived = owner(feed, 'derived', 1);
+  const explicit = owner(feed, 'explicit', 2);
+  await writeKeyRows(table, derived, [record('k', derived, 'derived')]);
+  expect(await writeKeyRows(table, explicit, [record('k', explicit, 'explicit')])).toEqual([]);
+  expect(await servedBy(feed, 'k')).toBe(`${feed}/explicit.zip`);
+  expect(await writeKeyRows(table, derived, [record('k', derived, 'derived')])).toEqual([
+    { key: 'k', source: 'derived', winner: { blob: `${feed}/explicit.zip`, source: 'explicit' } },
+  ]);
+});
+
+it('keeps a package that offers one key twice (explicit and derived) to its explicit row', async () => {
+  const feed = newFeed();
+  const pkg = owner(feed, 'twice', 1);
+  const lost = await writeKeyRows(table, pkg, [
+    record('dup', pkg, 'derived'),
+    record('dup', pkg, 'explicit'),
+  ]);
+  expect(lost).toEqual([]);
+  expect((await findLocation(table, feed, 'dup'))?.source).toBe('explicit');
+  await deleteKeyRows(table, pkg, [{ key: 'dup', source: 'explicit' }]);
+  expect((await findLocation(table, feed, 'dup'))?.source).toBe('derived');
+});
+
+it('hands a deleted winner’s keys to the next candidate, and removes keys nobody else offers', async () => {
+  const feed = newFeed();
+  const [first, second, third] = [1, 2, 3].map((n) => owner(feed, `p${n}`, n)) as [
+    KeyRowOwner,
+    KeyRowOwner,
+    KeyRowOwner,
+  ];
+  await writeKeyRows(table, third, [record('shared', third)]);
+  await writeKeyRows(table, first, [record('shared', first), record('mine', first)]);
+  await writeKeyRows(table, second, [record('shared', second)]);
+  expect(await servedBy(feed, 'shared')).toBe(`${feed}/p1000000.zip`);
+
+  // Deleting a candidate that does not win changes nothing that is served.
+  await deleteKeyRows(table, second, [{ key: 'shared', source: 'explicit' }]);
+  expect(await servedBy(feed, 'shared')).toBe(`${feed}/p1000000.zip`);
+  await deleteKeyRows(table, first, [
+    { key: 'shared', source: 'explicit' },
+    { key: 'mine', source: 'explicit' },
+  ]);
+  expect(await servedBy(feed, 'shared')).toBe(`${feed}/p3000000.zip`);
+  expect(await servedBy(feed, 'mine')).toBeUndefined();
+  // A delete running again finds its rows gone and is content.
+  await deleteKeyRows(table, first, [
+    { key: 'shared', source: 'explicit' },
+    { key: 'mine', source: 'explicit' },
+  ]);
+  expect(await servedBy(feed, 'shared')).toBe(`${feed}/p3000000.zip`);
+  await deleteKeyRows(table, third, [{ key: 'shared', source: 'explicit' }]);
+  expect(await servedBy(feed, 'shared')).toBeUndefined();
+  expect(await rowsOf(feed)).toEqual([]);
+});
+
+it('serves the best candidate when many packages index the same keys at once', async () => {
+  const feed = newFeed();
+  const keys = Array.from({ length: 20 }, (_, i) => `race-${i}`);
+  const packages = Array.from({ length: 8 }, (_, n) => owner(feed, `r${n}`, 1000 - n));
+  await Promise.all(
+    packages.map((pkg) =>
+      writeKeyRows(
+        table,
+        pkg,
+        keys.map((key) => record(key, pkg)),
+      ),
+    ),
+  );
+  // r7 was first indexed earliest (stamp 993).
+  for (const key of keys) expect(await servedBy(feed, key)).toBe(`${feed}/r7000000.zip`);
+});
+
+it('never leaves a key unserved or served by a deleted package when deletes race indexing', async () => {
+  for (let round = 0; round < 5; round++) {
+    const feed = newFeed();
+    const keys = Array.from({ length: 10 }, (_, i) => `k-${i}`);
+    const refs = keys.map((key) => ({ key, source: 'explicit' as const }));
+    const [a, b, c] = [1, 2, 3].map((n) => owner(feed, `d${n}`, n)) as [
+      KeyRowOwner,
+      KeyRowOwner,
+      KeyRowOwner,
+    ];
+    await writeKeyRows(
+      table,
+      a,
+      keys.map((key) => record(key, a)),
+    );
+    await writeKeyRows(
+      table,
+      b,
+      keys.map((key) => record(key, b)),
+    );
+    // a and b leave while c arrives: only c may be left serving.
+    await Promise.all([
+      deleteKeyRows(table, a, refs),
+      deleteKeyRows(table, b, refs),
+      writeKeyRows(
+        table,
+        c,
+        keys.map((key) => record(key, c)),
+      ),
+    ]);
+    for (const key of keys) expect(await servedBy(feed, key)).toBe(`${feed}/d3000000.zip`);
+  }
+});
+
+it('fails with the storage error, not silently, when the table is missing', async () => {
+  const missing = TableClient.fromConnectionString(azurite.connectionString, 'nosuchtable', {
+    allowInsecureConnection: true,
+  });
+  const pkg = owner('f', 'x', 1);
+  await expect(writeKeyRows(missing, pkg, [record('k', pkg)])).rejects.toMatchObject({
+    statusCode: 404,
+  });
+});
