@@ -8,6 +8,7 @@ import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
 import { Runtime } from '../runtime';
 import { COMPRESSION_METHODS } from '../zip/packageZip';
+import { readRange } from './blobRange';
 import { parseRange } from './byteRange';
 
 export interface SymbolRequest {
@@ -69,6 +70,13 @@ function exactLength(expected: number): Transform {
     },
   });
 }
+
+/**
+ * zlib's default 16 KiB output chunks cost a thread-pool round trip each and held a 100 MB entry
+ * to about 100 MB/s; 256 KiB chunks stream it 60-80% faster, and 1 MiB chunks or larger input
+ * chunks add no more than the noise of the measurement.
+ */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
 
 function pipeWithErrors(source: Readable, ...stages: Transform[]): Readable {
   let current = source;
@@ -214,22 +222,16 @@ async function respond(
   const [readFrom, readLength] = stored
     ? [location.dataOffset + start, end - start]
     : [location.dataOffset, location.compressedSize];
-  let body: Readable;
-  try {
-    const download = await blob.download(readFrom, readLength, {
-      conditions: { ifMatch: location.blobEtag },
-    });
-    body = download.readableStreamBody as Readable;
-  } catch (error) {
-    if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404)) {
-      return STALE;
-    }
-    throw error;
-  }
-  if (stored) return { status, headers, body };
+  const read = await readRange(blob, readFrom, readLength, location.blobEtag);
+  if ('stale' in read) return STALE;
+  if (stored) return { status, headers, body: read.body };
   return {
     status,
     headers,
-    body: pipeWithErrors(body, createInflateRaw(), exactLength(location.size)),
+    body: pipeWithErrors(
+      read.body,
+      createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }),
+      exactLength(location.size),
+    ),
   };
 }

@@ -28,7 +28,7 @@ export interface StorageClients {
  * The SDKs' default retries take over a minute to give up on an unreachable account; a debugger
  * waiting on a symbol would rather get a 503 in seconds and ask again.
  */
-const RETRIES = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 };
+export const RETRIES = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 };
 
 export function createStorageClients(connectionString: string): StorageClients {
   // No per-try timeout: a download of a 2 GB entry is one long try.

@@ -1,0 +1,90 @@
+import { createServer, IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { AnonymousCredential, BlobClient, RestError } from '@azure/storage-blob';
+import { readRange } from '../../shared/serve/blobRange';
+
+/**
+ * The plain ranged read that streams large entries, against a scripted blob endpoint: what it
+ * asks for, which answers mean "stale", which are retried, and which fail as a RestError (the
+ * error serveSymbol turns into 503).
+ */
+let server: Server;
+let answers: ((res: ServerResponse) => void)[];
+let seen: IncomingHttpHeaders[];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    seen.push(req.headers);
+    const answer = answers.shift() ?? ((r: ServerResponse) => r.writeHead(500).end());
+    answer(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+beforeEach(() => {
+  answers = [];
+  seen = [];
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const blob = () =>
+  new BlobClient(
+    `http://127.0.0.1:${(server.address() as AddressInfo).port}/account/packages/feed/p.zip?sv=sas`,
+    new AnonymousCredential(),
+  );
+const partial = (bytes: Buffer) => (res: ServerResponse) =>
+  res.writeHead(206, { 'Content-Length': bytes.length }).end(bytes);
+const status = (code: number) => (res: ServerResponse) => res.writeHead(code).end('no');
+
+async function text(read: Awaited<ReturnType<typeof readRange>>): Promise<string> {
+  if ('stale' in read) throw new Error('stale');
+  const chunks: Buffer[] = [];
+  for await (const chunk of read.body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString();
+}
+
+it('asks for the range on the condition of the ETag, with the SAS of the URL', async () => {
+  answers.push(partial(Buffer.from('hello')));
+  expect(await text(await readRange(blob(), 10, 5, '"0x1"'))).toBe('hello');
+  expect(seen[0]).toMatchObject({ 'x-ms-range': 'bytes=10-14', 'if-match': '"0x1"' });
+  expect(seen[0]?.authorization).toBeUndefined();
+});
+
+it.each([412, 404])('calls %i stale', async (code) => {
+  answers.push(status(code));
+  expect(await readRange(blob(), 0, 5, '"0x1"')).toEqual({ stale: true });
+  expect(seen).toHaveLength(1);
+});
+
+it('retries a transient failure', async () => {
+  answers.push(status(503), status(500), partial(Buffer.from('later')));
+  expect(await text(await readRange(blob(), 0, 5, '"0x1"'))).toBe('later');
+  expect(seen).toHaveLength(3);
+});
+
+it('gives up on a failure that keeps coming, as a RestError with its status', async () => {
+  answers.push(status(503), status(503), status(503), partial(Buffer.from('never')));
+  await expect(readRange(blob(), 0, 5, '"0x1"')).rejects.toMatchObject({ statusCode: 503 });
+  expect(seen).toHaveLength(3);
+});
+
+it('does not retry a refusal', async () => {
+  answers.push(status(403));
+  const failure = readRange(blob(), 0, 5, '"0x1"');
+  await expect(failure).rejects.toBeInstanceOf(RestError);
+  await expect(failure).rejects.toMatchObject({ statusCode: 403 });
+  expect(seen).toHaveLength(1);
+});
+
+it('refuses a range of another length than asked', async () => {
+  answers.push(partial(Buffer.from('abc')));
+  await expect(readRange(blob(), 0, 5, '"0x1"')).rejects.toBeInstanceOf(RestError);
+});
+
+it('turns an unreachable endpoint into a RestError', async () => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const gone = new BlobClient(`http://127.0.0.1:${port}/a/c/b`, new AnonymousCredential());
+  await expect(readRange(gone, 0, 5, '"0x1"')).rejects.toBeInstanceOf(RestError);
+});
