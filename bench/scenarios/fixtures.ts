@@ -1,8 +1,15 @@
+import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { StatusDocument } from '../../shared/packages/statusDocument';
 import { ELF_FIXTURES } from '../support/paths';
-import { BenchStorage, sampleBytes, uploadZip, waitIndexed } from '../support/storage';
+import {
+  BenchStorage,
+  sampleBytes,
+  UPLOAD_BLOCK_BYTES,
+  uploadZip,
+  waitIndexed,
+} from '../support/storage';
 
 export const FEED = 'default';
 const RAW_CONTAINER = 'benchraw';
@@ -84,7 +91,9 @@ export async function publishFixtures(
     rawUrl: raw.getBlockBlobClient(`${spec.size}.bin`).url,
   });
   for (const size of new Set([...SMALL, ...BIG].map((spec) => spec.size))) {
-    await raw.getBlockBlobClient(`${size}.bin`).uploadData(bytesOf(size));
+    await raw
+      .getBlockBlobClient(`${size}.bin`)
+      .uploadStream(Readable.from([bytesOf(size)]), UPLOAD_BLOCK_BYTES, 4);
   }
   log('publishing the serve package (4 KB, 1 MB and 100 MB entries)');
   const all = [...SMALL, ...BIG];

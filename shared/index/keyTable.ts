@@ -65,9 +65,19 @@ function candidateRowKey(digest: string, source: KeySource, owner: KeyRowOwner):
   return `${digest}_${SOURCE_RANK[source]}_${stamp}_${owner.packageUid}`;
 }
 
+/**
+ * The location is one JSON property rather than nine: storage parses, indexes and serialises
+ * every property of every row, and writing rows is most of what indexing costs.
+ */
 const rowSchema = z.object({
   key: z.string(),
   source: z.enum(['explicit', 'derived']),
+  packageUid: z.string(),
+  location: z.string(),
+});
+type Row = z.infer<typeof rowSchema>;
+
+const locationSchema = z.object({
   packageUid: z.string(),
   blob: z.string(),
   blobEtag: z.string(),
@@ -78,7 +88,10 @@ const rowSchema = z.object({
   method: z.number(),
   crc32: z.number(),
 });
-type Row = z.infer<typeof rowSchema>;
+
+function locationOf(row: Row): EntryLocation {
+  return locationSchema.parse(JSON.parse(row.location));
+}
 
 const winnerSchema = rowSchema.extend({
   partitionKey: z.string(),
@@ -101,7 +114,7 @@ function candidateOf(owner: KeyRowOwner, { key, source, location }: KeyRecord): 
     partitionKey: partitionKey(owner.feed, digest),
     digest,
     rowKey: candidateRowKey(digest, source, owner),
-    row: { key, source, ...location },
+    row: { key, source, packageUid: location.packageUid, location: JSON.stringify(location) },
   };
 }
 
@@ -152,7 +165,7 @@ export async function writeKeyRows(
     );
     if (!winner || winner.packageUid === owner.packageUid) return undefined;
     const { key, source } = candidate.row;
-    return { key, source, winner: { blob: winner.blob, source: winner.source } };
+    return { key, source, winner: { blob: locationOf(winner).blob, source: winner.source } };
   });
   // In the package's own order, whatever order the transactions finished in.
   const order = new Map(records.map((record, index) => [record.key, index]));
@@ -331,6 +344,5 @@ export async function findLocation(
   const digest = keyDigest(key);
   const winner = await readWinner(table, partitionKey(feed, digest), digest);
   if (!winner || winner.key !== key) return undefined;
-  const { key: _key, candidate: _candidate, etag: _etag, ...location } = winner;
-  return location;
+  return { ...locationOf(winner), source: winner.source };
 }
