@@ -207,7 +207,6 @@ async function respond(
   if (request.method === 'HEAD') return { status, headers };
   if (location.size === 0) return { status, headers, body: '' };
 
-  const blob = rt.storage.packagesContainer.getBlobClient(location.blob);
   if (location.size <= rt.hotFiles.maxFileBytes) {
     const file = await hotFile(rt, location);
     if (file === STALE) return STALE;
@@ -222,6 +221,8 @@ async function respond(
   const [readFrom, readLength] = stored
     ? [location.dataOffset + start, end - start]
     : [location.dataOffset, location.compressedSize];
+  // Only here: building a BlobClient costs about as much CPU as answering a hot file.
+  const blob = rt.storage.packagesContainer.getBlobClient(location.blob);
   const read = await readRange(blob, readFrom, readLength, location.blobEtag);
   if ('stale' in read) return STALE;
   if (stored) return { status, headers, body: read.body };
