@@ -13,8 +13,9 @@ export interface RawTtfb {
   readonly symfeedColdTtfbP50Ms: number | null;
   readonly ratio: number | null;
   /**
-   * Diagnostic: the entry's own bytes read by the storage SDK as symfeed reads them (a signed,
-   * conditional range of the package blob), so that symfeed's share of its TTFB shows.
+   * Diagnostic: the entry's own bytes read by the storage SDK (a signed, conditional range of the
+   * package blob): what the one storage read of a cold hit costs, so that symfeed's share of its
+   * TTFB shows. symfeed itself reads large entries with a plain keep-alive GET, a little faster.
    */
   readonly sdkRangeTtfbP50Ms: number | null;
 }
