@@ -42,9 +42,7 @@ export async function scaleScenario(
   const probe = await fetch(`${coldUrl}/F/${SCALE_FEED}/symbols/${keyOf(0)}`);
   await probe.arrayBuffer();
   if (probe.status !== 200) {
-    throw new Error(
-      `a seeded scale key gave ${probe.status}, not 200`,
-    );
+    throw new Error(`a seeded scale key gave ${probe.status}, not 200`);
   }
   const measure = (keys: number) =>
     load({

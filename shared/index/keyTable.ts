@@ -175,7 +175,10 @@ export async function writeKeyRows(
 }
 
 /** Rows grouped by partition, as many per group as one transaction takes. */
-function transactionsOf<T extends { partitionKey: string }>(rows: readonly T[], size: number): T[][] {
+function transactionsOf<T extends { partitionKey: string }>(
+  rows: readonly T[],
+  size: number,
+): T[][] {
   const byPartition = new Map<string, T[]>();
   for (const row of rows) {
     const group = byPartition.get(row.partitionKey);
