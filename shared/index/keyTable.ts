@@ -311,15 +311,12 @@ export async function deleteKeyRows(
   });
   const transactions = transactionsOf(removed, ROWS_PER_TRANSACTION);
   await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
-    // A row named twice would make the transaction fail as a whole.
-    if (new Set(group.map((row) => row.rowKey)).size === group.length) {
-      try {
-        await table.submitTransaction(group.map((row): TransactionAction => ['delete', row]));
-        return;
-      } catch (error) {
-        // Some rows are gone already (a delete running again): the others one by one.
-        if (statusOf(error) !== 404) throw error;
-      }
+    try {
+      await table.submitTransaction(group.map((row): TransactionAction => ['delete', row]));
+      return;
+    } catch (error) {
+      // Some rows are gone already (a delete running again): the others one by one.
+      if (statusOf(error) !== 404) throw error;
     }
     await mapLimit(group, ROW_CONCURRENCY, async (row) => {
       try {

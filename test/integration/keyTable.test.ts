@@ -8,6 +8,7 @@ import {
   writeKeyRows,
 } from '../../shared/index/keyTable';
 import { KeyRecord, KeySource } from '../../shared/index/location';
+import { keyDigest } from '../../shared/keys/clientKey';
 
 /**
  * The key table on real storage: a winner row per key that stays the best candidate whatever
@@ -244,4 +245,65 @@ it('fails with the storage error, not silently, when the table is missing', asyn
   await expect(writeKeyRows(missing, pkg, [record('k', pkg)])).rejects.toMatchObject({
     statusCode: 404,
   });
+});
+
+/** Keys whose digests share a partition: one transaction's worth of them. */
+function keysInOnePartition(count: number): string[] {
+  const byPrefix = new Map<string, string[]>();
+  for (let i = 0; ; i++) {
+    const key = `same-partition-${i}`;
+    const prefix = keyDigest(key).slice(0, 2);
+    const list = byPrefix.get(prefix) ?? [];
+    list.push(key);
+    byPrefix.set(prefix, list);
+    if (list.length === count) return list;
+  }
+}
+
+it('writes a transaction whose keys partly belong to another package, key by key where they do', async () => {
+  const feed = newFeed();
+  const keys = keysInOnePartition(12);
+  const first = owner(feed, 'first', 1);
+  const second = owner(feed, 'second', 2);
+  // Every other key is taken already: more conflicts than one transaction retries one by one.
+  const taken = keys.filter((_, i) => i % 2 === 0);
+  await writeKeyRows(
+    table,
+    first,
+    taken.map((key) => record(key, first)),
+  );
+  const lost = await writeKeyRows(
+    table,
+    second,
+    keys.map((key) => record(key, second)),
+  );
+  expect(lost.map((l) => l.key)).toEqual(taken);
+  for (const key of keys) {
+    expect(await servedBy(feed, key)).toBe(
+      taken.includes(key) ? `${feed}/first000.zip` : `${feed}/second00.zip`,
+    );
+  }
+});
+
+it('gives up with an error naming the key digest when its winner row never stops changing', async () => {
+  const feed = newFeed();
+  const a = owner(feed, 'busy-a', 1);
+  const b = owner(feed, 'busy-b', 2);
+  await writeKeyRows(table, a, [record('busy', a)]);
+  // Another writer rewrites the winner row between every read and write of this one.
+  const busy = new Proxy(table, {
+    get(target, property, receiver) {
+      if (property !== 'getEntity') return Reflect.get(target, property, receiver) as unknown;
+      return async (...args: Parameters<TableClient['getEntity']>) => {
+        const entity = await target.getEntity(...args);
+        await target.updateEntity({ partitionKey: args[0], rowKey: args[1] }, 'Merge');
+        return entity;
+      };
+    },
+  });
+  await expect(writeKeyRows(busy, b, [record('busy', b)])).rejects.toThrow(
+    `the winner row of key digest ${keyDigest('busy')} kept changing under 10 attempts`,
+  );
+  // Nothing is lost: the row that was there still serves.
+  expect(await servedBy(feed, 'busy')).toBe(`${feed}/busy-a00.zip`);
 });
