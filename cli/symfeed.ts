@@ -100,6 +100,11 @@ export async function main(argv: readonly string[], out: Output = processOutput)
 }
 
 if (require.main === module) {
+  // A reader that went away (`symfeed keys ... | head`) wants no more: stop quietly, as Unix tools do.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (error: Error) => {

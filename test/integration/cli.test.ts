@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -163,5 +163,19 @@ describe('usage', () => {
     expect(stdout).toBe(
       `${elf.find((f) => f.name === 'hello')!.keys[0]}\t${path.join(FIXTURES, 'elf/hello')}\n`,
     );
+  });
+
+  it('ends quietly when the reader of its output goes away, as `| head` does', async () => {
+    const bin = path.join(__dirname, '../../dist/cli/symfeed.js');
+    const child = spawn(process.execPath, [bin, 'keys', FIXTURES], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the first line is written: every write meets a pipe with no reader.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error:|^\s+at /m);
+    expect(code).toBe(0);
   });
 });
