@@ -14,7 +14,7 @@ async function handler(request: HttpRequest): Promise<HttpResponseInit> {
   if (!key.ok) {
     return {
       status: 404,
-      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
       body: `${key.reason}\n`,
     };
   }

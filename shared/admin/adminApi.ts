@@ -46,7 +46,15 @@ interface Outcome {
   readonly audit?: string;
 }
 
-type Operation = (storage: StorageClients, request: AdminRequest) => Promise<Outcome>;
+/**
+ * `feedChanged` is called once a feed was created, changed or deleted: this process then decides
+ * access by the new settings at once, not when its memory of the old ones expires.
+ */
+type Operation = (
+  storage: StorageClients,
+  request: AdminRequest,
+  feedChanged: () => void,
+) => Promise<Outcome>;
 
 /** An absent or blank body reads as {}: the schema then names whatever is missing. */
 async function jsonBody(request: AdminRequest): Promise<unknown> {
@@ -71,20 +79,23 @@ const operations = {
   },
 
   /** Creates the feed, or changes the settings the body names; the others stay. */
-  async putFeed(storage, request) {
+  async putFeed(storage, request, feedChanged) {
     const name = validFeedName(param(request, 'feed'));
     const settings = validate(feedSettingsSchema, await jsonBody(request), 'feed');
     if (await getFeed(storage.feedsTable, name)) {
       const feed = await updateFeed(storage.feedsTable, name, settings);
+      feedChanged();
       return { status: 200, body: feed, audit: `updated feed ${name}` };
     }
     const feed = await createFeed(storage.feedsTable, { ...settings, name });
+    feedChanged();
     return { status: 201, body: feed, audit: `created feed ${name}` };
   },
 
-  async deleteFeed(storage, request) {
+  async deleteFeed(storage, request, feedChanged) {
     const name = validFeedName(param(request, 'feed'));
     await deleteFeed(storage.feedsTable, name);
+    feedChanged();
     return { status: 204, audit: `deleted feed ${name}` };
   },
 
@@ -189,7 +200,7 @@ export async function handleAdmin(
   }
   try {
     const run: Operation = operations[operation];
-    const outcome = await run(rt.storage, request);
+    const outcome = await run(rt.storage, request, () => rt.locations.forgetFeeds());
     log(`admin ${operation}: ${outcome.status}${outcome.audit ? `, ${outcome.audit}` : ''}`);
     return {
       status: outcome.status,

@@ -17,7 +17,14 @@ export const settingsSchema = z.object({
   SYMFEED_READ_CHUNK_BYTES: positiveInt(256 * 1024),
   SYMFEED_LOCATION_CACHE_SECONDS: nonNegativeInt(30),
   SYMFEED_MISS_CACHE_SECONDS: nonNegativeInt(2),
-  SYMFEED_PUBLIC_MAX_AGE_SECONDS: nonNegativeInt(3_600),
+  /**
+   * Files of public feeds: how long a cache may serve them without asking again. 0 (the default)
+   * sends `public, no-cache`: caches revalidate on every use (a 304 by ETag), so a feed made
+   * private stops being served from them at once.
+   */
+  SYMFEED_PUBLIC_MAX_AGE_SECONDS: nonNegativeInt(0),
+  /** Files of private feeds, to their callers' own caches only; 0 (the default): `private, no-cache`. */
+  SYMFEED_PRIVATE_MAX_AGE_SECONDS: nonNegativeInt(0),
   SYMFEED_MAX_PUSH_BYTES: positiveInt(512 * 1024 ** 2),
   /** Served files up to this size stay in memory once read (0: none)... */
   SYMFEED_HOT_FILE_BYTES: nonNegativeInt(64 * 1024),

@@ -7,7 +7,12 @@ import { TtlCache } from '../util/ttlCache';
 
 const MAX_CACHED_KEYS = 100_000;
 const MAX_CACHED_FEEDS = 1_000;
-const FEED_TTL_MS = 30_000;
+/**
+ * How long a feed's settings (visibility, members) are remembered: the bound within which a
+ * change made elsewhere (another instance, the CLI) reaches this process. Access is decided by
+ * them, so the bound is short; reading them costs one point read per feed and interval.
+ */
+export const FEED_SETTINGS_SECONDS = 5;
 
 export type ResolvedLocation = EntryLocation & { readonly source: KeySource };
 
@@ -15,11 +20,14 @@ export type ResolvedLocation = EntryLocation & { readonly source: KeySource };
  * Key -> location and feed lookups with a short memory. A location can change (a package is
  * re-indexed or deleted and the next candidate wins), so hits live for
  * SYMFEED_LOCATION_CACHE_SECONDS and misses for SYMFEED_MISS_CACHE_SECONDS; the indexer and the
- * delete path of this process invalidate what they change at once.
+ * delete path of this process invalidate what they change at once. Feed settings live for
+ * FEED_SETTINGS_SECONDS, and whatever changes a feed in this process forgets them at once.
  */
 export class LocationCache {
   private readonly locations = new TtlCache<ResolvedLocation | undefined>(MAX_CACHED_KEYS);
-  private readonly feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
+  private feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
+  /** Counts forgetFeeds calls: a read begun before one must not store what it read. */
+  private feedGeneration = 0;
 
   constructor(
     private readonly storage: StorageClients,
@@ -29,13 +37,24 @@ export class LocationCache {
   async feed(name: string): Promise<Feed | undefined> {
     const cached = this.feeds.get(name);
     if (cached.hit) return cached.value;
+    const generation = this.feedGeneration;
     const feed = await getFeed(this.storage.feedsTable, name);
-    this.feeds.set(
-      name,
-      feed,
-      feed ? FEED_TTL_MS : this.settings.SYMFEED_MISS_CACHE_SECONDS * 1000,
-    );
+    if (generation === this.feedGeneration) {
+      const seconds = feed
+        ? FEED_SETTINGS_SECONDS
+        : Math.min(this.settings.SYMFEED_MISS_CACHE_SECONDS, FEED_SETTINGS_SECONDS);
+      this.feeds.set(name, feed, seconds * 1000);
+    }
     return feed;
+  }
+
+  /**
+   * After a feed was created, changed or deleted in this process: every feed is read afresh, so
+   * an aggregate over the feed follows too. Changes are rare; the reads that follow are cheap.
+   */
+  forgetFeeds(): void {
+    this.feedGeneration++;
+    this.feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
   }
 
   /**

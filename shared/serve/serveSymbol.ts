@@ -3,7 +3,9 @@ import { Readable, Transform, TransformCallback } from 'node:stream';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { RestError } from '@azure/storage-blob';
 import { authorize, Credentials } from '../feeds/access';
+import { Settings } from '../config/settings';
 import { feedNameSchema } from '../feeds/feedName';
+import { Visibility } from '../feeds/feedTable';
 import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
 import { Runtime } from '../runtime';
@@ -88,6 +90,20 @@ function pipeWithErrors(source: Readable, ...stages: Transform[]): Readable {
 }
 
 /**
+ * Access changes must not be softened by caches: by default every cache revalidates before each
+ * use (`no-cache`; the strong ETag makes that a 304), and the revalidation is refused once the
+ * feed is private or the token revoked. Each visibility has its own lifetime setting, so raising
+ * the public one never lets private files live on.
+ */
+function cacheControlFor(visibility: Visibility, settings: Settings): string {
+  const [scope, seconds] =
+    visibility === 'public'
+      ? ['public', settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS]
+      : ['private', settings.SYMFEED_PRIVATE_MAX_AGE_SECONDS];
+  return seconds > 0 ? `${scope}, max-age=${seconds}` : `${scope}, no-cache`;
+}
+
+/**
  * SSQP: resolves a key in a feed and streams the entry straight out of its package with one
  * ranged blob read, inflating on the fly when the entry is deflated.
  */
@@ -108,10 +124,7 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
         access.challenge ? { 'WWW-Authenticate': access.challenge } : {},
       );
     }
-    const cacheControl =
-      feed.visibility === 'public'
-        ? `public, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`
-        : `private, max-age=${rt.settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS}`;
+    const cacheControl = cacheControlFor(feed.visibility, rt.settings);
     // A remembered location can outlive its package (deleted or replaced by another instance):
     // the read then fails, the memory is dropped, and the key is resolved afresh once.
     for (let attempt = 0; attempt < 2; attempt++) {
