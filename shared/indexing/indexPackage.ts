@@ -1,11 +1,11 @@
 import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
-import { deleteKeyRows, LostKey, writeKeyRows } from '../index/keyTable';
+import { deleteKeyRows, KeyRowOwner, LostKey, writeKeyRows } from '../index/keyTable';
 import { KeyRecord } from '../index/location';
-import { getPackageRow, putPackageRow } from '../packages/packageTable';
+import { getPackageRow, replacePackageRow, StoredPackageRow } from '../packages/packageTable';
 import { packageUidFor } from '../packages/packageUid';
 import { DELETING_STATES, INDEXED_STATES, PackageState, StateChange } from '../packages/states';
-import { identityFromName } from '../packages/packageIdentity';
+import { identityFromName, PackageIdentity } from '../packages/packageIdentity';
 import {
   MAX_HISTORY,
   readStatusDocument,
@@ -26,11 +26,32 @@ export interface IndexerDeps {
 }
 
 export type IndexOutcome =
-  | { kind: 'indexed'; packageUid: string; state: PackageState; keys: number }
+  | {
+      kind: 'indexed';
+      packageUid: string;
+      state: PackageState;
+      keys: number;
+      /** Why the package is damaged, for the log as well as its status document. */
+      reason?: string;
+    }
   | { kind: 'unchanged'; packageUid: string; state: PackageState }
   | { kind: 'deleting'; packageUid: string }
   | { kind: 'gone' }
-  | { kind: 'replaced' };
+  /** Another run of the same content claimed the package after this one; its result stands. */
+  | { kind: 'superseded'; packageUid: string };
+
+/** A run that must start over: the package changed under it. */
+interface Again {
+  kind: 'again';
+  /**
+   * Rows this run wrote for content the blob no longer has: the next run removes those its
+   * content lacks and rewrites the rest, even if another run has indexed the new content.
+   */
+  repair?: readonly KeyRecord[];
+}
+
+/** Runs of one package that may overtake each other before one of them finishes. */
+const MAX_RUNS = 5;
 
 /** The blob changed while it was being read; the event for the new content will index it. */
 function isReplacedWhileReading(error: unknown): boolean {
@@ -47,12 +68,35 @@ function keyId(record: { key: string; source: string }): string {
  * blob writes the same rows and document; running it on replaced content adds the new keys and
  * removes the keys only the old content had. A crash at any point leaves a status document
  * listing at least every row that exists, so the next run can clean up.
+ *
+ * Runs of one package may overlap (an event delivered twice, a blob replaced mid-run). The package
+ * row arbitrates: a run claims it with a write conditional on the row it read, and finishes with
+ * a write conditional on its claim. A run overtaken before it wrote anything starts over; one
+ * overtaken after it wrote rows for content the blob no longer has starts over as a repair,
+ * rewriting the current content's rows after its own.
  */
 export async function indexPackage(
   deps: IndexerDeps,
   feed: string,
   name: string,
 ): Promise<IndexOutcome> {
+  let repair: readonly KeyRecord[] | undefined;
+  for (let run = 0; run < MAX_RUNS; run++) {
+    const outcome = await indexOnce(deps, feed, name, repair);
+    if (outcome.kind !== 'again') return outcome;
+    if (outcome.repair) repair = [...(repair ?? []), ...outcome.repair];
+  }
+  throw new Error(
+    `package ${feed}/${name} changed under ${MAX_RUNS} indexing runs in a row; the next delivery of its event tries again`,
+  );
+}
+
+async function indexOnce(
+  deps: IndexerDeps,
+  feed: string,
+  name: string,
+  repair: readonly KeyRecord[] | undefined,
+): Promise<IndexOutcome | Again> {
   const { storage } = deps;
   const blobName = `${feed}/${name}`;
   const blob = storage.packagesContainer.getBlobClient(blobName);
@@ -68,7 +112,7 @@ export async function indexPackage(
   const packageUid = packageUidFor(feed, name);
 
   const row = await getPackageRow(storage.packagesTable, feed, packageUid);
-  if (row && row.blobEtag === blobEtag && INDEXED_STATES.has(row.state)) {
+  if (!repair && row && row.blobEtag === blobEtag && INDEXED_STATES.has(row.state)) {
     return { kind: 'unchanged', packageUid, state: row.state };
   }
   // A package on its way out is not brought back; its delete removes the blob too.
@@ -79,44 +123,52 @@ export async function indexPackage(
   const owner = { feed, packageUid, firstIndexedAt };
   let history = [...(previous?.history ?? []), change('indexing')];
   const uploadedAt = (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString();
-  // Pushes record the token's owner, percent-encoded because blob metadata is ASCII only.
-  const uploader = safeDecode(properties.metadata?.owner ?? '');
+  const pushed = pushedAs(properties.metadata ?? {});
 
-  await putPackageRow(storage.packagesTable, {
-    feed,
-    packageUid,
-    name,
-    id: row?.id ?? '',
-    version: row?.version ?? '',
-    owner: uploader,
-    uploadedAt,
-    blobEtag,
-    size,
-    state: 'indexing',
-    stateChangedAt: now(),
-    firstIndexedAt,
-    keyCount: previous?.keys.length ?? 0,
-    errorCount: 0,
-    warningCount: 0,
-  });
+  const claim = await replacePackageRow(
+    storage.packagesTable,
+    {
+      feed,
+      packageUid,
+      name,
+      id: row?.id ?? '',
+      version: row?.version ?? '',
+      owner: pushed.owner,
+      uploadedAt,
+      blobEtag,
+      size,
+      state: 'indexing',
+      stateChangedAt: now(),
+      firstIndexedAt,
+      keyCount: previous?.keys.length ?? 0,
+      errorCount: 0,
+      warningCount: 0,
+    },
+    row?.etag,
+  );
+  if (claim === undefined) return { kind: 'again' };
 
   let analysis: Analysis;
   try {
     analysis = await analyse(deps, blobName, blobEtag, size, packageUid);
   } catch (error) {
-    if (isReplacedWhileReading(error)) return { kind: 'replaced' };
+    // The content this run read is gone: index what is there now.
+    if (isReplacedWhileReading(error)) return { kind: 'again' };
     throw error;
   }
-  const identity = analysis.identity ?? identityFromName(name);
+  const identity = analysis.identity ?? pushed.identity ?? identityFromName(name);
 
   const newIds = new Set(analysis.keys.map(keyId));
-  const stale = (previous?.keys ?? []).filter((record) => !newIds.has(keyId(record)));
+  const stale = new Map<string, KeyRecord>();
+  for (const record of [...(previous?.keys ?? []), ...(repair ?? [])]) {
+    if (!newIds.has(keyId(record))) stale.set(keyId(record), record);
+  }
   const base = {
     feed,
     packageUid,
     name,
     ...identity,
-    owner: uploader,
+    owner: pushed.owner,
     uploadedAt,
     blobEtag,
     size,
@@ -125,24 +177,21 @@ export async function indexPackage(
   // Written before any row so that, whatever happens next, the document covers every row.
   await writeStatusDocument(storage.statusContainer, {
     ...base,
+    ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
     state: 'indexing',
     history: trim(history),
-    keys: [...analysis.keys, ...stale],
+    keys: [...analysis.keys, ...stale.values()],
     errors: [],
     warnings: [],
   });
   const lost = await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
-  await deleteKeyRows(storage.symbolKeysTable, owner, stale);
-  const changed = [...analysis.keys, ...stale].map((record: KeyRecord) => record.key);
+  await deleteKeyRows(storage.symbolKeysTable, owner, [...stale.values()]);
+  const changed = [...analysis.keys, ...stale.values()].map((record: KeyRecord) => record.key);
+  deps.keysChanged?.(feed, changed);
 
-  // A delete that began while this run wrote rows read an older document: the rows are ours to
-  // take back.
-  const now_ = await getPackageRow(storage.packagesTable, feed, packageUid);
-  if (now_ && (DELETING_STATES.has(now_.state) || now_.state === 'deleted')) {
-    await deleteKeyRows(storage.symbolKeysTable, owner, analysis.keys);
-    deps.keysChanged?.(feed, changed);
-    return { kind: 'deleting', packageUid };
-  }
+  // Checked before the final document too, so that an overtaken run leaves the document alone.
+  const current = await getPackageRow(storage.packagesTable, feed, packageUid);
+  if (current?.etag !== claim) return overtaken(deps, current, blobEtag, owner, analysis.keys);
 
   const state: PackageState = analysis.damaged
     ? 'damaged'
@@ -152,6 +201,7 @@ export async function indexPackage(
   history = [...history, change(state, analysis.damaged)];
   const doc: StatusDocument = {
     ...base,
+    ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
     state,
     history: trim(history),
     keys: analysis.keys,
@@ -159,17 +209,80 @@ export async function indexPackage(
     warnings: [...analysis.warnings, ...lost.map(lostKeyWarning)],
   };
   await writeStatusDocument(storage.statusContainer, doc);
-  await putPackageRow(storage.packagesTable, {
-    ...base,
-    firstIndexedAt,
-    state,
-    stateChangedAt: now(),
-    keyCount: doc.keys.length,
-    errorCount: doc.errors.length,
-    warningCount: doc.warnings.length,
-  });
-  deps.keysChanged?.(feed, changed);
-  return { kind: 'indexed', packageUid, state, keys: doc.keys.length };
+  const committed = await replacePackageRow(
+    storage.packagesTable,
+    {
+      ...base,
+      firstIndexedAt,
+      state,
+      stateChangedAt: now(),
+      keyCount: doc.keys.length,
+      errorCount: doc.errors.length,
+      warningCount: doc.warnings.length,
+    },
+    claim,
+  );
+  if (committed === undefined) {
+    const latest = await getPackageRow(storage.packagesTable, feed, packageUid);
+    return overtaken(deps, latest, blobEtag, owner, analysis.keys);
+  }
+  return analysis.damaged === undefined
+    ? { kind: 'indexed', packageUid, state, keys: doc.keys.length }
+    : { kind: 'indexed', packageUid, state, keys: doc.keys.length, reason: analysis.damaged };
+}
+
+/**
+ * Another writer changed the package row after this run claimed it. A delete takes the rows
+ * this run wrote back (its delete read an older document); another run of the same content
+ * writes the same rows, so its result stands; a run of other content decides by what the blob
+ * holds now.
+ */
+async function overtaken(
+  deps: IndexerDeps,
+  current: StoredPackageRow | undefined,
+  blobEtag: string,
+  owner: KeyRowOwner,
+  written: readonly KeyRecord[],
+): Promise<IndexOutcome | Again> {
+  const { storage } = deps;
+  const { feed, packageUid } = owner;
+  if (!current || current.state === 'deleted' || DELETING_STATES.has(current.state)) {
+    await deleteKeyRows(storage.symbolKeysTable, owner, written);
+    deps.keysChanged?.(
+      feed,
+      written.map((record) => record.key),
+    );
+    return { kind: 'deleting', packageUid };
+  }
+  if (current.blobEtag === blobEtag) return { kind: 'superseded', packageUid };
+  const blob = await storage.packagesContainer
+    .getBlobClient(`${feed}/${current.name}`)
+    .getProperties()
+    .catch(() => undefined);
+  // This run's content is still the blob's (the other run read an older one and will fail):
+  // claim again. Otherwise this run's rows may have landed after the newer content's.
+  return blob?.etag === blobEtag ? { kind: 'again' } : { kind: 'again', repair: written };
+}
+
+/** What a push recorded in the blob's metadata (ASCII only, so its values are percent-encoded). */
+function pushedAs(metadata: Record<string, string>): {
+  owner: string;
+  name?: string;
+  identity?: PackageIdentity;
+} {
+  const owner = safeDecode(metadata.owner ?? '');
+  const name = metadata.pushedname === undefined ? undefined : safeDecode(metadata.pushedname);
+  const id = safeDecode(metadata.id ?? '');
+  const version = safeDecode(metadata.version ?? '');
+  // The .nuspec as the push read it; else the file name, when it names an id and a version
+  // (NuGet clients send a fixed "package.nupkg" that names nothing).
+  const fromName = name === undefined ? undefined : identityFromName(name);
+  const identity = id && version ? { id, version } : fromName?.version ? fromName : undefined;
+  return {
+    owner,
+    ...(name === undefined ? {} : { name }),
+    ...(identity === undefined ? {} : { identity }),
+  };
 }
 
 async function analyse(

@@ -43,6 +43,11 @@ const rowSchema = z.object({
   warningCount: z.number(),
 });
 
+/** A package row as read, with the ETag that conditional writes of it name. */
+export interface StoredPackageRow extends PackageRow {
+  readonly etag: string;
+}
+
 function toRow(entity: unknown): PackageRow {
   const { partitionKey, rowKey, ...rest } = rowSchema.parse(entity);
   return { feed: partitionKey, packageUid: rowKey, ...rest };
@@ -52,31 +57,77 @@ export async function getPackageRow(
   table: TableClient,
   feed: string,
   packageUid: string,
-): Promise<PackageRow | undefined> {
+): Promise<StoredPackageRow | undefined> {
   try {
-    return toRow(await table.getEntity(feed, packageUid));
+    const entity = await table.getEntity(feed, packageUid);
+    return { ...toRow(entity), etag: entity.etag };
   } catch (error) {
     if (error instanceof RestError && error.statusCode === 404) return undefined;
     throw error;
   }
 }
 
-export async function putPackageRow(table: TableClient, row: PackageRow): Promise<void> {
-  const { feed, packageUid, ...rest } = row;
-  await table.upsertEntity({ partitionKey: feed, rowKey: packageUid, ...rest }, 'Replace');
+/** The row's properties; the ETag of a row as read is not one of them. */
+function entityOf(row: PackageRow & { etag?: string }) {
+  const { feed, packageUid, etag: _etag, ...rest } = row;
+  return { partitionKey: feed, rowKey: packageUid, ...rest };
 }
 
-/** Changes only the state of a package row, leaving what the indexer wrote. */
+export async function putPackageRow(table: TableClient, row: PackageRow): Promise<void> {
+  await table.upsertEntity(entityOf(row), 'Replace');
+}
+
+function lostRace(error: unknown): boolean {
+  return error instanceof RestError && [404, 409, 412].includes(error.statusCode ?? 0);
+}
+
+/**
+ * Writes a package row only if it is still as read (`etag`), or still absent (`undefined`):
+ * of two runs that read the same row, one writes and the other learns it was overtaken. Returns
+ * the new ETag, or undefined when the row had changed.
+ */
+export async function replacePackageRow(
+  table: TableClient,
+  row: PackageRow,
+  etag: string | undefined,
+): Promise<string | undefined> {
+  const entity = entityOf(row);
+  try {
+    const written =
+      etag === undefined
+        ? await table.createEntity(entity)
+        : await table.updateEntity(entity, 'Replace', { etag });
+    return written.etag;
+  } catch (error) {
+    if (lostRace(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Changes only the state of a package row, leaving what the indexer wrote; with `etag`, only if
+ * the row is still as read (false when it was not).
+ */
 export async function setPackageState(
   table: TableClient,
   feed: string,
   packageUid: string,
   state: PackageState,
-): Promise<void> {
-  await table.updateEntity(
-    { partitionKey: feed, rowKey: packageUid, state, stateChangedAt: new Date().toISOString() },
-    'Merge',
-  );
+  etag?: string,
+): Promise<boolean> {
+  const entity = {
+    partitionKey: feed,
+    rowKey: packageUid,
+    state,
+    stateChangedAt: new Date().toISOString(),
+  };
+  try {
+    await table.updateEntity(entity, 'Merge', etag === undefined ? {} : { etag });
+    return true;
+  } catch (error) {
+    if (etag !== undefined && lostRace(error)) return false;
+    throw error;
+  }
 }
 
 /** Every package of a feed (one partition), optionally in one state. */

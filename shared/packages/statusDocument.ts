@@ -8,6 +8,8 @@ export interface StatusDocument {
   readonly packageUid: string;
   /** Name of the package inside the feed, as uploaded. */
   readonly name: string;
+  /** The file name a push gave the package, when it gave one. */
+  readonly pushedName?: string;
   readonly id: string;
   readonly version: string;
   readonly owner: string;
