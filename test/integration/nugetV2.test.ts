@@ -371,6 +371,14 @@ describe('the OData feed', () => {
     expect(response.status).toBe(400);
     expect(response.body.replace(/&quot;/g, '"').replace(/&apos;/g, "'")).toContain(message);
   });
+
+  it('answers a $filter nested 1,500 deep with 400 naming the limit', async () => {
+    const response = await get(
+      `Packages()?$filter=${'('.repeat(1_500)}Id eq 'x'${')'.repeat(1_500)}`,
+    );
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('$filter: expressions nest at most 100 levels deep');
+  });
 });
 
 async function unzip(bytes: Buffer): Promise<Map<string, string>> {

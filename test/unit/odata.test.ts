@@ -99,6 +99,24 @@ describe('$filter', () => {
   ])('refuses %s: %s', (filter, message) => {
     expect(() => parseFilter(filter)).toThrow(new ODataError(message));
   });
+
+  const nested = (depth: number) => `${'('.repeat(depth)}Id eq 'x'${')'.repeat(depth)}`;
+  it.each([
+    ['parentheses', nested(1_500)],
+    ['parentheses, deeper than any stack', nested(200_000)],
+    ['not', `${'not '.repeat(1_500)}true`],
+    ['function calls', `${'tolower('.repeat(1_500)}Id${')'.repeat(1_500)} eq 'x'`],
+  ])('refuses %s nested past the limit, naming it', (_label, filter) => {
+    expect(() => parseFilter(filter)).toThrow(
+      new ODataError('$filter: expressions nest at most 100 levels deep'),
+    );
+  });
+
+  it('takes nesting up to the limit, and long and/or chains at any length', () => {
+    expect(evaluate(parseFilter(nested(100)), row)).toBe(false);
+    const chain = Array.from({ length: 50_000 }, (_, i) => `Id eq 'p${i}'`).join(' or ');
+    expect(evaluate(parseFilter(`${chain} or Id eq 'Foo.Bar'`), row)).toBe(true);
+  });
 });
 
 describe('query options', () => {

@@ -21,16 +21,28 @@ export type Expr =
   | {
       readonly kind: 'binary';
       readonly type: Type;
-      readonly op: BinaryOp;
+      readonly op: ComparisonOp;
       readonly left: Expr;
       readonly right: Expr;
     }
+  /** `a and b and c` is one node: a chain of any length adds no depth (nor stack) to evaluate. */
+  | {
+      readonly kind: 'logical';
+      readonly type: Type;
+      readonly op: 'and' | 'or';
+      readonly operands: readonly Expr[];
+    }
   | { readonly kind: 'not'; readonly type: Type; readonly operand: Expr };
 
-type BinaryOp = 'and' | 'or' | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
+type ComparisonOp = 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge';
 const COMPARISONS = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge']);
 /** OData operators symfeed does not evaluate; named in the 400 rather than read as properties. */
 const UNSUPPORTED_OPERATORS = new Set(['add', 'sub', 'mul', 'div', 'mod', 'has', 'in']);
+/**
+ * Parentheses, `not` and function calls nest at most this deep: parsing and evaluating recurse
+ * per level, and 1,500 levels overflowed the stack (a 500). NuGet clients nest three or four.
+ */
+export const MAX_NESTING = 100;
 
 const TYPE_OF: Record<(typeof PROPERTIES)[PropertyName], Type> = {
   'Edm.String': 'string',
@@ -148,6 +160,7 @@ function tokenize(source: string): Token[] {
 
 class Parser {
   private position = 0;
+  private depth = 0;
 
   constructor(
     private readonly tokens: readonly Token[],
@@ -196,15 +209,28 @@ class Parser {
   }
 
   private logical(op: 'and' | 'or', operand: () => Expr): Expr {
-    let left = operand();
+    const operands = [operand()];
     while (this.peekWord() === op) {
       this.position++;
-      const right = operand();
-      this.requireType(left, 'boolean', op);
-      this.requireType(right, 'boolean', op);
-      left = { kind: 'binary', type: 'boolean', op, left, right };
+      operands.push(operand());
     }
-    return left;
+    const [first] = operands;
+    if (operands.length === 1 && first) return first;
+    for (const each of operands) this.requireType(each, 'boolean', op);
+    return { kind: 'logical', type: 'boolean', op, operands };
+  }
+
+  /** Reads one level of nesting, refusing past MAX_NESTING before the stack runs out. */
+  private nested<T>(read: () => T): T {
+    if (this.depth >= MAX_NESTING) {
+      throw new ODataError(`${this.what}: expressions nest at most ${MAX_NESTING} levels deep`);
+    }
+    this.depth++;
+    try {
+      return read();
+    } finally {
+      this.depth--;
+    }
   }
 
   private comparison(): Expr {
@@ -226,13 +252,13 @@ class Parser {
     if (!comparable) {
       throw new ODataError(`${this.what}: cannot compare ${left.type} with ${right.type} (${op})`);
     }
-    return { kind: 'binary', type: 'boolean', op: op as BinaryOp, left, right };
+    return { kind: 'binary', type: 'boolean', op: op as ComparisonOp, left, right };
   }
 
   private unary(): Expr {
     if (this.peekWord() === 'not') {
       this.position++;
-      const operand = this.unary();
+      const operand = this.nested(() => this.unary());
       this.requireType(operand, 'boolean', 'not');
       return { kind: 'not', type: 'boolean', operand };
     }
@@ -248,7 +274,7 @@ class Parser {
       if (token.text !== '(') {
         throw new ODataError(`${this.what}: unexpected "${token.text}" at position ${token.at}`);
       }
-      const inner = this.expression();
+      const inner = this.nested(() => this.expression());
       this.expectPunct(')');
       return inner;
     }
@@ -272,7 +298,7 @@ class Parser {
     const args: Expr[] = [];
     const closes = this.tokens[this.position];
     if (!(closes?.kind === 'punct' && closes.text === ')')) {
-      do args.push(this.expression());
+      do args.push(this.nested(() => this.expression()));
       while (this.comma());
     }
     this.expectPunct(')');
@@ -337,13 +363,11 @@ export function evaluate(expr: Expr, row: PackageProperties): Value {
       const signature: Signature = FUNCTIONS[expr.name];
       return signature.apply(...args);
     }
+    case 'logical':
+      return expr.op === 'and'
+        ? expr.operands.every((operand) => evaluate(operand, row) === true)
+        : expr.operands.some((operand) => evaluate(operand, row) === true);
     case 'binary': {
-      if (expr.op === 'and') {
-        return evaluate(expr.left, row) === true && evaluate(expr.right, row) === true;
-      }
-      if (expr.op === 'or') {
-        return evaluate(expr.left, row) === true || evaluate(expr.right, row) === true;
-      }
       const [left, right] = [evaluate(expr.left, row), evaluate(expr.right, row)];
       if (expr.op === 'eq') return left === right;
       if (expr.op === 'ne') return left !== right;
