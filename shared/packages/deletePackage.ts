@@ -23,14 +23,19 @@ export class PackageNotFoundError extends Error {
   }
 }
 
-/** Moves a package to a new state, recording the change with its time in the status document. */
+/**
+ * Moves a package to a new state, recording the change with its time in the status document.
+ * With `etag`, only if the package row is still as read: false (and nothing recorded) if not.
+ */
 export async function recordState(
   storage: StorageClients,
   feed: string,
   packageUid: string,
   state: PackageState,
   reason?: string,
-): Promise<void> {
+  etag?: string,
+): Promise<boolean> {
+  if (!(await setPackageState(storage.packagesTable, feed, packageUid, state, etag))) return false;
   const doc = await readStatusDocument(storage.statusContainer, feed, packageUid);
   if (doc) {
     const at = new Date().toISOString();
@@ -43,23 +48,34 @@ export async function recordState(
       history: [...doc.history, change].slice(-MAX_HISTORY),
     });
   }
-  await setPackageState(storage.packagesTable, feed, packageUid, state);
+  return true;
 }
 
+/** Reads of the package row a request makes before it gives up on a row that keeps changing. */
+const REQUEST_ATTEMPTS = 5;
+
 /**
- * Asks for a package to be deleted: the package shows `deletingqueued` at once and the delete
- * function does the work. Asking again for a package already deleted or on its way is a no-op.
+ * Asks for a package to be deleted: the message goes to the queue first, then the package shows
+ * `deletingqueued`, so a send that fails leaves the package as it was and asking again works.
+ * The state is recorded only over the row as read: a deleter that was quicker is not undone.
+ * Asking again for a package already deleted or on its way is a no-op.
  */
 export async function requestDelete(
   storage: StorageClients,
   message: DeleteMessage,
 ): Promise<'queued' | 'already'> {
-  const row = await getPackageRow(storage.packagesTable, message.feed, message.packageUid);
+  let row = await getPackageRow(storage.packagesTable, message.feed, message.packageUid);
   if (!row) throw new PackageNotFoundError(message.feed, message.packageUid);
   if (row.state === 'deleted' || DELETING_STATES.has(row.state)) return 'already';
-  await recordState(storage, message.feed, message.packageUid, 'deletingqueued', message.reason);
   // The Functions host reads queue messages as base64, its default encoding.
   await storage.deletesQueue.sendMessage(Buffer.from(JSON.stringify(message)).toString('base64'));
+  for (let attempt = 0; attempt < REQUEST_ATTEMPTS; attempt++) {
+    const { feed, packageUid, reason } = message;
+    if (await recordState(storage, feed, packageUid, 'deletingqueued', reason, row.etag)) break;
+    row = await getPackageRow(storage.packagesTable, feed, packageUid);
+    // The deleter has begun already.
+    if (!row || row.state === 'deleted' || DELETING_STATES.has(row.state)) break;
+  }
   return 'queued';
 }
 

@@ -101,6 +101,27 @@ it('treats a second delete of the same package as done already', async () => {
   ).rejects.toThrow(/has no package/);
 });
 
+it('lets a delete be asked for again when its message could not be sent', async () => {
+  await stack.upload('unsent.zip', await pkg(['unsent-key'], 'unsent'));
+  await stack.indexed('unsent.zip');
+  const message = { feed: 'default', packageUid: uid('unsent.zip'), reason: 'test' };
+  // A real fault: the queue is gone, so the send fails with 404.
+  await stack.rt.storage.deletesQueue.delete();
+  try {
+    await expect(requestDelete(stack.rt.storage, message)).rejects.toMatchObject({
+      statusCode: 404,
+    });
+  } finally {
+    await stack.rt.storage.deletesQueue.create();
+  }
+  // Nothing was queued, so nothing claims to be.
+  expect(await state('unsent.zip')).toBe('succeeded');
+  expect(await get('unsent-key')).toEqual({ status: 200, body: 'unsent' });
+  expect(await requestDelete(stack.rt.storage, message)).toBe('queued');
+  await until('unsent.zip', 'deleted');
+  expect(await get('unsent-key')).toMatchObject({ status: 404 });
+});
+
 it('deletes a package whose blob is removed straight from storage', async () => {
   await stack.upload('dropped.zip', await pkg(['dropped-key'], 'dropped'));
   await stack.indexed('dropped.zip');
