@@ -31,7 +31,7 @@ const ROWS_PER_TRANSACTION = 100;
 const KEYS_PER_TRANSACTION = ROWS_PER_TRANSACTION / 2;
 const TRANSACTION_CONCURRENCY = 8;
 const ROW_CONCURRENCY = 32;
-/** Conflicts a transaction may report one by one before its keys take the slow path together. */
+/** Refusals of one group's transaction before its remaining keys take the slow path together. */
 const CONFLICTS_PER_TRANSACTION = 3;
 const WINNER_ATTEMPTS = 10;
 
@@ -195,8 +195,9 @@ function transactionsOf<T extends { partitionKey: string }>(
 /**
  * The common case, keys no other package offers: each candidate and a new winner row pointing at
  * it, in one transaction. Creating a winner fails where a key already has one; the transaction
- * then changes nothing, and the key is returned to take the slow path. Storage names the failing
- * operation, so the rest try again without it, a few times, then all go the slow path.
+ * then changes nothing, and the keys that have a winner are returned to take the slow path while
+ * the rest try again together. The first conflict is found from the operation storage names;
+ * later ones, or one whose operation storage does not name, by reading the keys' winner rows.
  */
 async function writeUncontested(table: TableClient, group: Candidate[]): Promise<Candidate[]> {
   const contested: Candidate[] = [];
@@ -212,14 +213,53 @@ async function writeUncontested(table: TableClient, group: Candidate[]): Promise
       return contested;
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
-      const failed = Number(/^(\d+):/.exec((error as Error).message)?.[1]);
-      const loser = pending[Math.floor(failed / 2)];
-      if (loser === undefined) return [...contested, ...pending];
-      contested.push(loser);
-      pending = pending.filter((candidate) => candidate !== loser);
+      const failed = conflicts === 0 ? failedOperation(error) : undefined;
+      // Candidate upserts cannot conflict: a named operation is a winner's create.
+      const named =
+        failed !== undefined && failed % 2 === 1 ? pending[(failed - 1) / 2] : undefined;
+      const taken = named
+        ? [named]
+        : await filterLimit(pending, ROW_CONCURRENCY, async (candidate) =>
+            Boolean(await readWinner(table, candidate.partitionKey, candidate.digest)),
+          );
+      contested.push(...taken);
+      pending = pending.filter((candidate) => !taken.includes(candidate));
     }
   }
   return contested;
+}
+
+/**
+ * The index of the operation that failed a transaction, as the service states it in its error
+ * (`{"odata.error":{"message":{"value":"1:The specified entity already exists..."}}}`), or
+ * undefined when it states none in that form.
+ */
+function failedOperation(error: unknown): number | undefined {
+  if (!(error instanceof RestError)) return undefined;
+  const body = /\{.*\}/s.exec(error.response?.bodyAsText ?? '')?.[0];
+  if (body === undefined) return undefined;
+  try {
+    const parsed = odataErrorSchema.safeParse(JSON.parse(body));
+    const index = parsed.success
+      ? /^(\d+):/.exec(parsed.data['odata.error'].message.value)?.[1]
+      : undefined;
+    return index === undefined ? undefined : Number(index);
+  } catch {
+    return undefined;
+  }
+}
+
+const odataErrorSchema = z.object({
+  'odata.error': z.object({ message: z.object({ value: z.string() }) }),
+});
+
+async function filterLimit<T>(
+  items: readonly T[],
+  limit: number,
+  keep: (item: T) => Promise<boolean>,
+): Promise<T[]> {
+  const kept = await mapLimit(items, limit, keep);
+  return items.filter((_, index) => kept[index]);
 }
 
 type WinnerEntity = ReturnType<typeof winnerEntity>;
