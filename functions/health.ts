@@ -1,13 +1,34 @@
 import { HttpResponseInit } from '@azure/functions';
 import { runtime } from '../shared/runtime';
-import { storageReachable } from '../shared/storage/clients';
+import { probeStorage } from '../shared/storage/clients';
 import { FunctionDefinition } from './definition';
 
+const TEXT = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+
+/**
+ * 200 when blob, queue and table storage all answer; 503 naming those that do not, one line
+ * each, so that whoever looks knows which service to see to.
+ */
 async function handler(): Promise<HttpResponseInit> {
-  const ok = await storageReachable(runtime().storage);
-  return ok
-    ? { status: 200, body: 'ok\n' }
-    : { status: 503, body: 'storage is unreachable\n', headers: { 'Retry-After': '5' } };
+  const results = Object.entries(await probeStorage(runtime().storage));
+  const lines = results.map(
+    ([service, r]) => `${service}: ${r.state}${r.detail ? ` (${r.detail})` : ''}`,
+  );
+  const named = (state: string) =>
+    results.filter(([, r]) => r.state === state).map(([service]) => service);
+  const [unreachable, failing] = [named('unreachable'), named('failing')];
+  if (unreachable.length === 0 && failing.length === 0) {
+    return { status: 200, headers: TEXT, body: ['ok', ...lines, ''].join('\n') };
+  }
+  const summary = [
+    ...(unreachable.length ? [`storage is unreachable: ${unreachable.join(', ')}`] : []),
+    ...(failing.length ? [`storage is failing: ${failing.join(', ')}`] : []),
+  ];
+  return {
+    status: 503,
+    headers: { ...TEXT, 'Retry-After': '5' },
+    body: [...summary, ...lines, ''].join('\n'),
+  };
 }
 
 export const health: FunctionDefinition = {

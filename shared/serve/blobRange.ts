@@ -6,7 +6,7 @@ import {
   RestError,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { RETRIES } from '../storage/clients';
+import { RETRIES, TRY_TIMEOUT_MS } from '../storage/clients';
 
 /**
  * A version every Azure region and Azurite accept that has conditional ranged Get Blob; the
@@ -32,9 +32,10 @@ export type RangeRead = { readonly body: IncomingMessage } | { readonly stale: t
  * client aborts it instead, so a broken read destroyed the response then as it does now, and the
  * client asks again. Authorised as the SDK would be: SharedKey for an account key, the URL's own
  * SAS otherwise.
- * `stale` when the blob is gone or is no longer the version `ifMatch` names; transient failures are
- * retried as the SDK retries them, and what still fails is thrown as a RestError, which callers
- * already answer with 503.
+ * `stale` when the blob is gone or is no longer the version `ifMatch` names; transient failures,
+ * and tries whose response headers do not come within the SDK clients' read limit, are retried
+ * as the SDK retries them, and what still fails is thrown as a RestError, which callers answer
+ * with 503.
  */
 export async function readRange(
   blob: BlobClient,
@@ -103,7 +104,21 @@ function get(
   const agent = agents[url.protocol as keyof typeof agents];
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    client.get(url, { agent, headers }, resolve).on('error', reject);
+    // An idle limit until the headers come: a service that accepted the connection and never
+    // answers (frozen, half-open) must not hold the request for ever.
+    const request = client.get(
+      url,
+      { agent, headers, timeout: TRY_TIMEOUT_MS.read },
+      (response) => {
+        // The body then goes at the pace of whoever downloads it: a slow reader is no dead service.
+        request.setTimeout(0);
+        resolve(response);
+      },
+    );
+    request.on('timeout', () =>
+      request.destroy(new Error(`no answer within ${TRY_TIMEOUT_MS.read / 1000} s`)),
+    );
+    request.on('error', reject);
   });
 }
 

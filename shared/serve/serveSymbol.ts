@@ -12,6 +12,7 @@ import { Runtime } from '../runtime';
 import { COMPRESSION_METHODS } from '../zip/packageZip';
 import { readRange } from './blobRange';
 import { parseRange } from './byteRange';
+import { isStorageFailure } from '../storage/clients';
 
 export interface SymbolRequest {
   readonly method: 'GET' | 'HEAD';
@@ -139,7 +140,7 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
       'Retry-After': '2',
     });
   } catch (error) {
-    if (error instanceof RestError) {
+    if (isStorageFailure(error)) {
       return text(503, 'Symbol storage is unavailable; retry shortly.', { 'Retry-After': '5' });
     }
     throw error;

@@ -1,4 +1,5 @@
-import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import type { Pipeline, PipelinePolicy } from '@azure/core-rest-pipeline';
+import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
 import { TableClient } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 
@@ -30,20 +31,76 @@ export interface StorageClients {
  */
 export const RETRIES = { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 };
 
+/**
+ * How long one try waits for the response headers. The SDKs wait for ever by default: a storage
+ * account that accepts connections and never answers (Azurite stopped with SIGSTOP, a half-open
+ * connection) held a symbol request for 150 s. Reads (point reads, queries, blob properties,
+ * the start of a download) answer in milliseconds: 2 s per try and three tries give a debugger
+ * its 503 within about 7 s. Writes carry bodies (a 100-row transaction, an 8 MiB block) and wait
+ * longer. Only the headers are timed: a download of a 2 GB entry streams at its own pace.
+ */
+export const TRY_TIMEOUT_MS = { read: 2_000, write: 30_000 } as const;
+
+export function tryTimeoutOf(method: string): number {
+  return method === 'GET' || method === 'HEAD' ? TRY_TIMEOUT_MS.read : TRY_TIMEOUT_MS.write;
+}
+
+/**
+ * Sets the per-try limit and turns the SDK's abort at that limit into the ETIMEDOUT error both
+ * SDKs' retry policies retry, and that callers answer with 503 like any other storage failure.
+ */
+const tryTimeoutPolicy: PipelinePolicy = {
+  name: 'symfeedTryTimeout',
+  async sendRequest(request, next) {
+    const limit = tryTimeoutOf(request.method);
+    request.timeout = limit;
+    try {
+      return await next(request);
+    } catch (error) {
+      if ((error as Error).name !== 'AbortError' || request.abortSignal?.aborted) throw error;
+      throw new RestError(`storage did not answer within ${limit / 1000} s`, {
+        code: 'ETIMEDOUT',
+        request,
+      });
+    }
+  },
+};
+
+/**
+ * The pipeline behind a blob or queue service client. Their options take no policies (the table
+ * SDK's do), but every client derived from a service client (containers, blobs, queues) shares
+ * its pipeline, so the time limit is added there once.
+ */
+function withTryTimeout<T extends BlobServiceClient | QueueServiceClient>(client: T): T {
+  const context = (client as unknown as { storageClientContext: { pipeline: Pipeline } })
+    .storageClientContext;
+  context.pipeline.addPolicy(tryTimeoutPolicy, { afterPhase: 'Sign' });
+  return client;
+}
+
+/** Storage did not answer, or answered with an error: a caller may retry later (503). */
+export function isStorageFailure(error: unknown): boolean {
+  return error instanceof RestError || (error as Error | undefined)?.name === 'AbortError';
+}
+
 export function createStorageClients(connectionString: string): StorageClients {
-  // No per-try timeout: a download of a 2 GB entry is one long try.
   const retryOptions = {
     maxTries: RETRIES.maxRetries + 1,
     retryDelayInMs: RETRIES.retryDelayInMs,
     maxRetryDelayInMs: RETRIES.maxRetryDelayInMs,
   };
-  const blobs = BlobServiceClient.fromConnectionString(connectionString, { retryOptions });
-  const queues = QueueServiceClient.fromConnectionString(connectionString, { retryOptions });
+  const blobs = withTryTimeout(
+    BlobServiceClient.fromConnectionString(connectionString, { retryOptions }),
+  );
+  const queues = withTryTimeout(
+    QueueServiceClient.fromConnectionString(connectionString, { retryOptions }),
+  );
   // Azurite speaks plain HTTP; the table SDK refuses that unless told.
   const table = (name: string) =>
     TableClient.fromConnectionString(connectionString, name, {
       allowInsecureConnection: true,
       retryOptions: RETRIES,
+      additionalPolicies: [{ policy: tryTimeoutPolicy, position: 'perRetry' }],
     });
   return {
     blobs,
@@ -75,13 +132,53 @@ export async function ensureStorage(clients: StorageClients): Promise<void> {
   ]);
 }
 
-/** True when the blob service answers; used by the health endpoint. */
-export async function storageReachable(clients: StorageClients): Promise<boolean> {
+export type StorageService = 'blob' | 'queue' | 'table';
+
+/** Health probes answer within this, whatever the retries of the calls they make would allow. */
+export const PROBE_TIMEOUT_MS = 2_000;
+
+export interface ProbeResult {
+  readonly state: 'ok' | 'unreachable' | 'failing';
+  /** Why not ok, in words safe to show anyone: no endpoint, no account name. */
+  readonly detail?: string;
+}
+
+/** Asks each storage service one cheap question, all at once. */
+export async function probeStorage(
+  clients: StorageClients,
+): Promise<Record<StorageService, ProbeResult>> {
+  const signal = () => AbortSignal.timeout(PROBE_TIMEOUT_MS);
+  const [blob, queue, table] = await Promise.all([
+    probe(() => clients.packagesContainer.getProperties({ abortSignal: signal() })),
+    probe(() => clients.deletesQueue.getProperties({ abortSignal: signal() })),
+    // A row that never exists: "not found" is an answer.
+    probe(() => clients.feedsTable.getEntity('health', 'probe', { abortSignal: signal() }), 404),
+  ]);
+  return { blob, queue, table };
+}
+
+async function probe(call: () => Promise<unknown>, expected?: number): Promise<ProbeResult> {
+  const silent = {
+    state: 'unreachable',
+    detail: `no answer within ${PROBE_TIMEOUT_MS / 1000} s`,
+  } as const;
   try {
-    // The SDK would retry an unreachable endpoint for a minute; a health probe wants an answer now.
-    await clients.packagesContainer.getProperties({ abortSignal: AbortSignal.timeout(2_000) });
-    return true;
-  } catch {
-    return false;
+    await call();
+    return { state: 'ok' };
+  } catch (error) {
+    if (!(error instanceof RestError)) {
+      if ((error as Error).name === 'AbortError') return silent;
+      throw error;
+    }
+    if (error.statusCode === expected) return { state: 'ok' };
+    if (error.statusCode !== undefined) {
+      return {
+        state: 'failing',
+        detail: `answered ${error.statusCode} ${error.code ?? ''}`.trim(),
+      };
+    }
+    return error.code === 'ETIMEDOUT'
+      ? silent
+      : { state: 'unreachable', detail: error.code ?? 'no connection' };
   }
 }

@@ -88,3 +88,28 @@ it('turns an unreachable endpoint into a RestError', async () => {
   const gone = new BlobClient(`http://127.0.0.1:${port}/a/c/b`, new AnonymousCredential());
   await expect(readRange(gone, 0, 5, '"0x1"')).rejects.toBeInstanceOf(RestError);
 });
+
+it('gives up on an endpoint that takes the request and never answers, as a RestError', async () => {
+  const silent: ((res: ServerResponse) => void)[] = [
+    () => undefined,
+    () => undefined,
+    () => undefined,
+  ];
+  answers.push(...silent);
+  const started = Date.now();
+  await expect(readRange(blob(), 0, 5, '"0x1"')).rejects.toBeInstanceOf(RestError);
+  expect(seen).toHaveLength(3);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  // The server never answered: let it go.
+  server.closeAllConnections();
+});
+
+it('lets a reader pause longer than the wait for headers without losing the body', async () => {
+  const bytes = Buffer.alloc(4 * 1024 * 1024, 'x');
+  answers.push(partial(bytes));
+  const read = await readRange(blob(), 0, bytes.length, '"0x1"');
+  if ('stale' in read) throw new Error('stale');
+  read.body.pause();
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  expect(await text(read)).toBe(bytes.toString());
+});
