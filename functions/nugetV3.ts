@@ -11,7 +11,7 @@ import {
   handleSearch,
   handleServiceIndex,
 } from '../shared/nuget/api';
-import { NuGetRequest, NuGetResponse } from '../shared/nuget/nugetHttp';
+import { answeringStorageFaults, NuGetRequest, NuGetResponse } from '../shared/nuget/nugetHttp';
 import { Runtime, runtime } from '../shared/runtime';
 import { FunctionDefinition } from './definition';
 
@@ -46,7 +46,7 @@ function route(
       route: `F/{feed}/api/${template}`,
       authLevel: 'anonymous',
       handler: async (request: HttpRequest): Promise<HttpResponseInit> =>
-        handle(runtime(), nugetRequest(request)),
+        answeringStorageFaults(() => handle(runtime(), nugetRequest(request))),
     },
   };
 }

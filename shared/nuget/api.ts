@@ -4,7 +4,7 @@ import { deleteUpload } from './deleteUpload';
 import { downloadPackage } from './download';
 import { subfeedPackages } from './feedView';
 import { findVersion, flatContainerIndex } from './flatContainer';
-import { access, apiBase, json, message, NuGetRequest, NuGetResponse } from './nugetHttp';
+import { access, apiBase, json, message, NO_STORE, NuGetRequest, NuGetResponse } from './nugetHttp';
 import { receivePush } from './push';
 import { registrationIndex, registrationLeaf, registrationPage } from './registrations';
 import { parseSearchQuery, search } from './search';
@@ -67,6 +67,7 @@ export async function handlePush(
   return {
     status: 202,
     headers: {
+      ...NO_STORE,
       'Content-Type': 'text/plain; charset=utf-8',
       'X-Symfeed-Package': encodeURIComponent(outcome.blob),
     },
@@ -158,7 +159,7 @@ export async function handleFlatContainerDownload(
     : undefined;
   if (!view) return notFound(`Package ${id} ${version}`);
   const download = await downloadPackage(rt.storage, feed.subfeed, view);
-  return { status: 200, headers: download.headers, body: download.body };
+  return { status: 200, headers: { ...download.headers, ...NO_STORE }, body: download.body };
 }
 
 /** RegistrationsBaseUrl `{id}/index.json` and `{id}/{version}.json`. */

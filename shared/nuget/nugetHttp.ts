@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { RestError } from '@azure/storage-blob';
 import { credentialsFrom, Credentials } from '../feeds/access';
 import { Scope } from '../feeds/tokens';
 import { Runtime } from '../runtime';
@@ -26,6 +27,12 @@ export interface NuGetResponse {
 }
 
 /**
+ * Listings change with every push, delete and access change, and NuGet clients keep their own
+ * cache: nothing of the NuGet API is for shared caches to keep.
+ */
+export const NO_STORE = { 'Cache-Control': 'no-store' } as const;
+
+/**
  * NuGet clients print the `X-NuGet-Warning` header of any response (the reason phrase, which
  * nuget.org uses, cannot be set from Azure Functions), so every refusal carries its message there
  * as well as in the body.
@@ -38,6 +45,7 @@ export function message(
   return {
     status,
     headers: {
+      ...NO_STORE,
       'Content-Type': 'text/plain; charset=utf-8',
       // Header values must be one line of visible ASCII.
       'X-NuGet-Warning': text.replace(/[^\x20-\x7e]/g, '?'),
@@ -50,9 +58,31 @@ export function message(
 export function json(document: unknown, headers: Record<string, string> = {}): NuGetResponse {
   return {
     status: 200,
-    headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
+    headers: { ...NO_STORE, 'Content-Type': 'application/json; charset=utf-8', ...headers },
     body: JSON.stringify(document),
   };
+}
+
+export const STORAGE_UNAVAILABLE = {
+  message: 'Package storage is unavailable; retry shortly.',
+  headers: { 'Retry-After': '5' },
+} as const;
+
+/**
+ * Storage that does not answer is a passing fault of the server, not of the request: 503 with
+ * Retry-After, which NuGet clients retry, rather than a 500.
+ */
+export async function answeringStorageFaults(
+  respond: () => Promise<NuGetResponse>,
+): Promise<NuGetResponse> {
+  try {
+    return await respond();
+  } catch (error) {
+    if (error instanceof RestError) {
+      return message(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers);
+    }
+    throw error;
+  }
 }
 
 /** The base of every URL of one (sub)feed's NuGet API, as the client reached it. */

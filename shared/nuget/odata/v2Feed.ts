@@ -1,7 +1,9 @@
 import { Readable } from 'node:stream';
+import { RestError } from '@azure/storage-blob';
 import { credentialsFrom } from '../../feeds/access';
 import { Runtime } from '../../runtime';
 import { downloadPackage } from '../download';
+import { NO_STORE, STORAGE_UNAVAILABLE } from '../nugetHttp';
 import { subfeedPackages } from '../feedView';
 import { parseSubfeed, Subfeed } from '../subfeed';
 import { authorizeSubfeed } from '../subfeedAccess';
@@ -34,7 +36,7 @@ export interface V2Response {
 
 const XML = 'application/xml;charset=utf-8';
 /** WCF Data Services clients (NuGet 2.x) refuse responses without an OData version. */
-const ODATA = { DataServiceVersion: '2.0;', 'Cache-Control': 'no-store' };
+const ODATA = { DataServiceVersion: '2.0;', ...NO_STORE };
 
 function xml(status: number, body: string, contentType = XML): V2Response {
   return { status, headers: { ...ODATA, 'Content-Type': contentType }, body };
@@ -148,6 +150,9 @@ export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2
     );
   } catch (failure) {
     if (failure instanceof ODataError) return error(400, failure.message);
+    if (failure instanceof RestError) {
+      return error(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers);
+    }
     throw failure;
   }
 }
@@ -185,7 +190,11 @@ async function downloadOf(rt: Runtime, subfeed: Subfeed, p: FeedPackage): Promis
   const file = `${p.view.id}.${normalizeVersion(p.view.version)}.nupkg`.replace(/[^\w.-]/g, '_');
   return {
     status: 200,
-    headers: { ...download.headers, 'Content-Disposition': `attachment; filename="${file}"` },
+    headers: {
+      ...download.headers,
+      ...NO_STORE,
+      'Content-Disposition': `attachment; filename="${file}"`,
+    },
     body: download.body,
   };
 }
