@@ -1,6 +1,6 @@
 import { EventGridEvent, InvocationContext } from '@azure/functions';
 import { packageBlobFromEvent } from '../shared/indexing/blobEvent';
-import { indexPackage } from '../shared/indexing/indexPackage';
+import { indexPackage, IndexOutcome } from '../shared/indexing/indexPackage';
 import { PackageNotFoundError, requestDelete } from '../shared/packages/deletePackage';
 import { packageUidFor } from '../shared/packages/packageUid';
 import { runtime } from '../shared/runtime';
@@ -44,7 +44,17 @@ async function handler(event: EventGridEvent, context: InvocationContext): Promi
     ref.feed,
     ref.name,
   );
-  context.log(`indexer: ${ref.feed}/${ref.name}: ${JSON.stringify(outcome)}`);
+  context.log(`indexer: ${ref.feed}/${ref.name}: ${describe(outcome)}`);
+}
+
+/** One line a person can act on: what the package is, how it ended, and why when it is damaged. */
+function describe(outcome: IndexOutcome): string {
+  if (outcome.kind !== 'indexed') return JSON.stringify(outcome);
+  const { id, version, pushedName, state, keys, reason, packageUid } = outcome;
+  const what = [`${id} ${version}`.trim(), pushedName && `pushed as "${pushedName}"`]
+    .filter(Boolean)
+    .join(', ');
+  return `${what} (package ${packageUid}): ${state}, ${keys} keys${reason ? `: ${reason}` : ''}`;
 }
 
 export const indexer: FunctionDefinition = {

@@ -77,7 +77,8 @@ export async function analysePackage(
   }
   const identity = await readNuspec(zip, limits);
   const index = await readExplicitIndex(zip, byName.get(SYMBOL_INDEX_NAME), limits);
-  if (!index.ok) return damaged(index.reason);
+  // Damaged, it still lists under the name its .nuspec gives.
+  if (!index.ok) return identity ? { ...damaged(index.reason), identity } : damaged(index.reason);
   for (const { clientKey, reason } of index.rejected) {
     errors.push(`key "${clientKey}" is skipped: ${reason}`);
   }

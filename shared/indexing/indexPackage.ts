@@ -29,6 +29,10 @@ export type IndexOutcome =
   | {
       kind: 'indexed';
       packageUid: string;
+      /** What the package lists as, and the name it was pushed under: for the log. */
+      id: string;
+      version: string;
+      pushedName?: string;
       state: PackageState;
       keys: number;
       /** Why the package is damaged, for the log as well as its status document. */
@@ -131,8 +135,8 @@ async function indexOnce(
       feed,
       packageUid,
       name,
-      id: row?.id ?? '',
-      version: row?.version ?? '',
+      // Listed while it is indexed as what it was pushed as, until the package says more.
+      ...(row ? { id: row.id, version: row.version } : (pushed.identity ?? identityFromName(name))),
       owner: pushed.owner,
       uploadedAt,
       blobEtag,
@@ -226,9 +230,15 @@ async function indexOnce(
     const latest = await getPackageRow(storage.packagesTable, feed, packageUid);
     return overtaken(deps, latest, blobEtag, owner, analysis.keys);
   }
-  return analysis.damaged === undefined
-    ? { kind: 'indexed', packageUid, state, keys: doc.keys.length }
-    : { kind: 'indexed', packageUid, state, keys: doc.keys.length, reason: analysis.damaged };
+  return {
+    kind: 'indexed',
+    packageUid,
+    ...identity,
+    ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
+    state,
+    keys: doc.keys.length,
+    ...(analysis.damaged === undefined ? {} : { reason: analysis.damaged }),
+  };
 }
 
 /**

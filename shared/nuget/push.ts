@@ -170,6 +170,8 @@ function blockId(index: number): string {
 
 interface Received {
   readonly blob: BlockBlobClient;
+  /** The file name the multipart part gave, if any. */
+  readonly filename: string | undefined;
   readonly blocks: readonly string[];
   readonly window: Window;
 }
@@ -239,7 +241,7 @@ async function receive(
         if (pendingBytes >= BLOCK_BYTES) await stage();
       }
       if (pendingBytes > 0) await stage();
-      return { blob, blocks, window };
+      return { blob, filename: info.filename || undefined, blocks, window };
     })();
     // Awaited below; a rejection before then must not count as unhandled.
     received.catch(() => undefined);
@@ -289,12 +291,20 @@ export async function receivePush(
     }
     throw error;
   }
-  const { blob, blocks, window } = received;
+  const { blob, filename, blocks, window } = received;
   const judgement = await judge(window, request.zipLimits);
   if (judgement.kind === 'refused') return { ok: false, status: 400, message: judgement.message };
+  // Kept for the indexer, so that even a package it finds damaged lists as what was pushed.
+  const pushed = {
+    owner: request.owner,
+    ...(filename === undefined ? {} : { pushedname: filename }),
+    ...(judgement.kind === 'nupkg' ? { id: judgement.id, version: judgement.version } : {}),
+  };
   const committed = await blob.commitBlockList([...blocks], {
-    // Blob metadata is ASCII only; owners may not be.
-    metadata: { owner: encodeURIComponent(request.owner) },
+    // Blob metadata is ASCII only; owners and file names may not be.
+    metadata: Object.fromEntries(
+      Object.entries(pushed).map(([name, value]) => [name, encodeURIComponent(value)]),
+    ),
     blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
   });
   const name = blob.name;

@@ -9,6 +9,8 @@ import { packageUidFor } from '../../shared/packages/packageUid';
 import { readStatusDocument } from '../../shared/packages/statusDocument';
 import { createRuntime, Runtime } from '../../shared/runtime';
 import { ensureStorage, StorageClients } from '../../shared/storage/clients';
+import { Readable } from 'node:stream';
+import { receivePush } from '../../shared/nuget/push';
 import { makeZip, symbolIndex } from '../support/zips';
 
 /**
@@ -168,5 +170,38 @@ describe('a run that fails', () => {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect((await rowsOf(uid(name))).length).toBe(atFailure);
     expect(atFailure).toBeLessThan(keys.length);
+  });
+});
+
+describe('a pushed package', () => {
+  it('lists under the id and version its .nuspec states while it is indexed', async () => {
+    const form = new FormData();
+    const bytes = await makeZip([
+      {
+        name: 'Early.Name.nuspec',
+        data: '<package><metadata><id>Early.Name</id><version>4.5.6</version></metadata></package>',
+      },
+      { name: 'symbol_index.json', data: symbolIndex([{ clientKey: 'en-key', blobPath: 'f' }]) },
+      { name: 'f', data: 'f' },
+    ]);
+    form.append('package', new Blob([new Uint8Array(bytes)]), 'package.nupkg');
+    const request = new Request('http://localhost/', { method: 'PUT', body: form });
+    const pushed = await receivePush(rt.storage, {
+      feed: 'default',
+      owner: 'alice',
+      symbols: false,
+      contentType: request.headers.get('content-type'),
+      body: Readable.fromWeb(request.body as never),
+      maxBytes: 1024 * 1024,
+      zipLimits: { maxEntries: 100, maxEntryBytes: 1e9, maxCompressionRatio: 100 },
+    });
+    if (!pushed.ok) throw new Error(pushed.message);
+    const name = pushed.blob.slice('default/'.length);
+    let whileIndexing;
+    const keys = pausedAt(rt.storage.symbolKeysTable, 'submitTransaction', async () => {
+      whileIndexing = await getPackageRow(rt.storage.packagesTable, 'default', uid(name));
+    });
+    await indexPackage(deps({ ...rt.storage, symbolKeysTable: keys }), 'default', name);
+    expect(whileIndexing).toMatchObject({ state: 'indexing', id: 'Early.Name', version: '4.5.6' });
   });
 });
