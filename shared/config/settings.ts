@@ -4,6 +4,13 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const nonNegativeInt = (fallback: number) =>
   z.coerce.number().int().nonnegative().default(fallback);
 
+/** An absolute http(s) URL, perhaps with a path, and nothing a base cannot carry. */
+function isBaseUrl(text: string): boolean {
+  if (!URL.canParse(text) || /[?#]/.test(text)) return false;
+  const url = new URL(text);
+  return ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password;
+}
+
 /**
  * Every setting symfeed reads, with its default. The same names appear in
  * local.settings.example.json; keep both lists in step.
@@ -30,6 +37,22 @@ export const settingsSchema = z.object({
   SYMFEED_HOT_FILE_BYTES: nonNegativeInt(64 * 1024),
   /** ...up to this many bytes in all. */
   SYMFEED_HOT_CACHE_BYTES: nonNegativeInt(64 * 1024 ** 2),
+  /**
+   * Where clients reach symfeed (`https://symbols.example.com`, with a path if a proxy adds one):
+   * NuGet documents link there. Unset, links follow the request's Host header, which any caller
+   * can forge; parseSettings allows that only outside Azure.
+   */
+  SYMFEED_PUBLIC_URL: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z
+      .string()
+      .refine(
+        isBaseUrl,
+        'must be an absolute http or https URL such as https://symbols.example.com',
+      )
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+  ),
   /** Authorises the /admin API; unset, the API is off. At least 32 characters: it is a secret. */
   SYMFEED_ADMIN_TOKEN: z.preprocess(
     (value) => (value === '' ? undefined : value),
@@ -46,16 +69,26 @@ export class SettingsError extends Error {
   }
 }
 
+/** The platform sets these on every App Service and Functions instance; `npm start` does not. */
+const AZURE_MARKERS = ['WEBSITE_INSTANCE_ID', 'WEBSITE_SITE_NAME'];
+
 /** Validates the environment once; the message names every setting that is missing or wrong. */
 export function parseSettings(env: NodeJS.ProcessEnv): Settings {
   const result = settingsSchema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.');
-    const given = env[name];
-    const why = given === undefined ? 'is not set' : `is invalid (${issue.message})`;
-    return `setting ${name} ${why}`;
-  });
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const given = env[name];
+        const why = given === undefined ? 'is not set' : `is invalid (${issue.message})`;
+        return `setting ${name} ${why}`;
+      });
+  if (AZURE_MARKERS.some((name) => env[name]) && !env.SYMFEED_PUBLIC_URL) {
+    problems.push(
+      'setting SYMFEED_PUBLIC_URL is not set (in Azure, links are built from it, never from the Host header a caller sends)',
+    );
+  }
+  if (result.success && problems.length === 0) return result.data;
   throw new SettingsError(`symfeed cannot start: ${problems.join('; ')}`);
 }
 

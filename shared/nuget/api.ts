@@ -25,7 +25,7 @@ export async function handleServiceIndex(
 ): Promise<NuGetResponse> {
   const allowed = await access(rt, request, 'read');
   if (!allowed.ok) return allowed.response;
-  return json(serviceIndex(apiBase(request)));
+  return json(serviceIndex(apiBase(rt.settings, request)));
 }
 
 /**
@@ -126,7 +126,7 @@ async function readable(rt: Runtime, request: NuGetRequest) {
   const allowed = await access(rt, request, 'read');
   if (!allowed.ok) return allowed;
   const views = await subfeedPackages(rt.storage, allowed.subfeed, allowed.owner);
-  const urls = nugetUrls(apiBase(request));
+  const urls = nugetUrls(apiBase(rt.settings, request));
   return { ok: true as const, subfeed: allowed.subfeed, views, urls };
 }
 

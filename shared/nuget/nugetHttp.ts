@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { RestError } from '@azure/storage-blob';
+import { Settings } from '../config/settings';
 import { credentialsFrom, Credentials } from '../feeds/access';
 import { Scope } from '../feeds/tokens';
 import { Runtime } from '../runtime';
@@ -9,7 +10,7 @@ import { authorizeSubfeed } from './subfeedAccess';
 /** A NuGet API request, whatever HTTP host carried it. */
 export interface NuGetRequest {
   readonly method: string;
-  /** The full request URL; service documents point back at its origin. */
+  /** The full request URL; service documents point back at its origin without SYMFEED_PUBLIC_URL. */
   readonly url: string;
   /** The `{feed}` or `{feed},{own|all},{state}` path segment. */
   readonly feedSegment: string;
@@ -85,9 +86,17 @@ export async function answeringStorageFaults(
   }
 }
 
-/** The base of every URL of one (sub)feed's NuGet API, as the client reached it. */
-export function apiBase(request: NuGetRequest): string {
-  return `${new URL(request.url).origin}/F/${request.feedSegment}/api`;
+/**
+ * Where links point: SYMFEED_PUBLIC_URL, else the origin the request names. The Host header is
+ * the caller's to forge, so that fallback is allowed only outside Azure (see parseSettings).
+ */
+export function publicBase(settings: Settings, requestUrl: string): string {
+  return settings.SYMFEED_PUBLIC_URL ?? new URL(requestUrl).origin;
+}
+
+/** The base of every URL of one (sub)feed's NuGet API. */
+export function apiBase(settings: Settings, request: NuGetRequest): string {
+  return `${publicBase(settings, request.url)}/F/${request.feedSegment}/api`;
 }
 
 /** Credentials a NuGet client presents: the API key for writes, else its source credentials. */

@@ -1,4 +1,4 @@
-/** Where each part of a (sub)feed's NuGet API lives, under `{origin}/F/{feed segment}/api`. */
+/** Where each part of a (sub)feed's NuGet API lives, under `{public base}/F/{feed segment}/api`. */
 export function nugetUrls(apiBase: string) {
   return {
     serviceIndex: `${apiBase}/v3/index.json`,

@@ -25,3 +25,38 @@ describe('parseSettings', () => {
     );
   });
 });
+
+describe('SYMFEED_PUBLIC_URL', () => {
+  const storage = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+
+  it('takes an absolute http(s) URL, with a path, without its trailing slash', () => {
+    expect(
+      parseSettings({ ...storage, SYMFEED_PUBLIC_URL: 'https://symbols.example.com/sym/' })
+        .SYMFEED_PUBLIC_URL,
+    ).toBe('https://symbols.example.com/sym');
+    expect(parseSettings(storage).SYMFEED_PUBLIC_URL).toBeUndefined();
+  });
+
+  it.each([
+    'symbols.example.com',
+    'ftp://symbols.example.com',
+    'https://x.example/?a=1',
+    'https://u:p@x.example',
+  ])('refuses %s', (url) => {
+    expect(() => parseSettings({ ...storage, SYMFEED_PUBLIC_URL: url })).toThrow(
+      'setting SYMFEED_PUBLIC_URL is invalid (must be an absolute http or https URL such as https://symbols.example.com)',
+    );
+  });
+
+  it('is required in Azure, where the Host header must not make the links', () => {
+    for (const marker of ['WEBSITE_INSTANCE_ID', 'WEBSITE_SITE_NAME']) {
+      expect(() => parseSettings({ ...storage, [marker]: 'x' })).toThrow(
+        /setting SYMFEED_PUBLIC_URL is not set \(in Azure/,
+      );
+    }
+    expect(
+      parseSettings({ ...storage, WEBSITE_SITE_NAME: 'x', SYMFEED_PUBLIC_URL: 'https://a.example' })
+        .SYMFEED_PUBLIC_URL,
+    ).toBe('https://a.example');
+  });
+});

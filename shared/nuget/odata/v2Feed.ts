@@ -3,7 +3,7 @@ import { RestError } from '@azure/storage-blob';
 import { credentialsFrom } from '../../feeds/access';
 import { Runtime } from '../../runtime';
 import { downloadPackage } from '../download';
-import { NO_STORE, STORAGE_UNAVAILABLE } from '../nugetHttp';
+import { NO_STORE, publicBase, STORAGE_UNAVAILABLE } from '../nugetHttp';
 import { subfeedPackages } from '../feedView';
 import { parseSubfeed, Subfeed } from '../subfeed';
 import { authorizeSubfeed } from '../subfeedAccess';
@@ -84,7 +84,7 @@ export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2
         access.challenge ? { 'WWW-Authenticate': access.challenge } : {},
       );
     }
-    const base = `${url.origin}/F/${rawFeed}/api/v2/`;
+    const base = `${publicBase(rt.settings, request.url)}/F/${rawFeed}/api/v2/`;
     const resource = rest.join('/');
     const listed = async (semVer2: boolean) =>
       feedPackages(await subfeedPackages(rt.storage, subfeed, access.owner), semVer2);
