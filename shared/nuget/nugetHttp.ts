@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
-import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
 import { credentialsFrom, Credentials } from '../feeds/access';
 import { Scope } from '../feeds/tokens';
 import { Runtime } from '../runtime';
+import { isStorageFailure } from '../storage/clients';
 import { parseSubfeed, Subfeed } from './subfeed';
 import { authorizeSubfeed } from './subfeedAccess';
 
@@ -79,7 +79,7 @@ export async function answeringStorageFaults(
   try {
     return await respond();
   } catch (error) {
-    if (error instanceof RestError) {
+    if (isStorageFailure(error)) {
       return message(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers);
     }
     throw error;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
-import { RestError } from '@azure/storage-blob';
 import { credentialsFrom } from '../../feeds/access';
 import { Runtime } from '../../runtime';
+import { isStorageFailure } from '../../storage/clients';
 import { downloadPackage } from '../download';
 import { NO_STORE, publicBase, STORAGE_UNAVAILABLE } from '../nugetHttp';
 import { subfeedPackages } from '../feedView';
@@ -150,7 +150,7 @@ export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2
     );
   } catch (failure) {
     if (failure instanceof ODataError) return error(400, failure.message);
-    if (failure instanceof RestError) {
+    if (isStorageFailure(failure)) {
       return error(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers);
     }
     throw failure;
