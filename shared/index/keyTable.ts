@@ -265,6 +265,24 @@ async function filterLimit<T>(
 type WinnerEntity = ReturnType<typeof winnerEntity>;
 
 /**
+ * What a key's winner row may hold instead of a winner: the key was removed and nothing serves
+ * it. Its remover deletes it next; anyone who finds one treats the key as having no winner.
+ */
+function tombstoneEntity(where: { partitionKey: string; digest: string }) {
+  return { partitionKey: where.partitionKey, rowKey: where.digest, candidate: '' };
+}
+
+/** A winner row as read: `live` unless it is a tombstone. */
+interface WinnerRead {
+  readonly etag: string;
+  readonly live: WinnerRow | undefined;
+}
+
+function winnerRead(entity: { etag: string; candidate?: unknown }): WinnerRead {
+  return { etag: entity.etag, live: entity.candidate ? winnerSchema.parse(entity) : undefined };
+}
+
+/**
  * Reads a key's winner row and writes what `choose` makes of it, conditional on what was read,
  * until no other writer came in between. Returns the winner left in place.
  */
@@ -274,21 +292,20 @@ async function settleWinner(
   choose: (current: WinnerRow | undefined) => Promise<WinnerEntity | WinnerRow | undefined>,
 ): Promise<Row | undefined> {
   for (let attempt = 0; attempt < WINNER_ATTEMPTS; attempt++) {
-    const current = await readWinner(table, where.partitionKey, where.digest);
-    const next = await choose(current);
+    const read = await readWinner(table, where.partitionKey, where.digest);
+    const next = await choose(read?.live);
     try {
-      if (!current) {
+      if (!read) {
         if (next) await table.createEntity(next);
       } else if (next) {
         const { etag: _etag, ...entity } = next as WinnerRow;
-        await table.updateEntity(entity, 'Replace', { etag: current.etag });
+        await table.updateEntity(entity, 'Replace', { etag: read.etag });
       } else {
-        await table.deleteEntity(where.partitionKey, where.digest, { etag: current.etag });
+        await table.deleteEntity(where.partitionKey, where.digest, { etag: read.etag });
       }
       return next;
     } catch (error) {
-      const status = statusOf(error);
-      if (status !== 409 && status !== 412 && status !== 404) throw error;
+      if (!lostRace(error)) throw error;
     }
   }
   throw new Error(
@@ -296,93 +313,217 @@ async function settleWinner(
   );
 }
 
+/** Another writer changed the row between this one's read and write. */
+function lostRace(error: unknown): boolean {
+  const status = statusOf(error);
+  return status === 409 || status === 412 || status === 404;
+}
+
 async function readWinner(
   table: TableClient,
   partition: string,
   digest: string,
-): Promise<WinnerRow | undefined> {
+): Promise<WinnerRead | undefined> {
   try {
-    return winnerSchema.parse(await table.getEntity(partition, digest));
+    return winnerRead(await table.getEntity(partition, digest));
   } catch (error) {
     if (statusOf(error) === 404) return undefined;
     throw error;
   }
 }
 
-/** The best remaining candidate for a key: the first row under its digest. */
-async function bestCandidate(
+/** Every row of one key: its winner row (if any) and its candidates, best first. One range read. */
+interface KeyRows {
+  readonly winner: WinnerRead | undefined;
+  readonly candidates: readonly Candidate[];
+}
+
+async function readKeyRows(
   table: TableClient,
-  partition: string,
-  digest: string,
-  key: string,
-): Promise<WinnerEntity | undefined> {
+  where: { partitionKey: string; digest: string; key: string },
+): Promise<KeyRows> {
+  const { partitionKey: partition, digest, key } = where;
+  // The winner row's RowKey is the digest itself, so it sorts just before its candidates.
   const rows = table.listEntities({
     queryOptions: {
-      filter: odata`PartitionKey eq ${partition} and RowKey gt ${`${digest}_`} and RowKey lt ${`${digest}~`}`,
+      filter: odata`PartitionKey eq ${partition} and RowKey ge ${digest} and RowKey lt ${`${digest}~`}`,
     },
   });
+  let winner: WinnerRead | undefined;
+  const candidates: Candidate[] = [];
   for await (const entity of rows) {
+    if (entity.rowKey === digest) {
+      winner = winnerRead(entity as typeof entity & { etag: string });
+      continue;
+    }
     const row = rowSchema.parse(entity);
     // The digest is 160 bits; comparing the key itself makes a collision harmless anyway.
     if (row.key === key) {
-      return winnerEntity({ partitionKey: partition, digest, rowKey: entity.rowKey ?? '', row });
+      candidates.push({ partitionKey: partition, digest, rowKey: entity.rowKey ?? '', row });
     }
   }
-  return undefined;
+  return { winner, candidates };
+}
+
+/** One key's rows of this package that a delete removes. */
+interface Removal {
+  readonly key: string;
+  readonly digest: string;
+  readonly partitionKey: string;
+  readonly rowKeys: ReadonlySet<string>;
+}
+
+/** What removing a key's rows does: the operations of one transaction, and what follows it. */
+interface RemovalPlan {
+  readonly removal: Removal;
+  readonly actions: TransactionAction[];
+  /** The winner row becomes a tombstone, to be deleted once the transaction is in. */
+  readonly tombstone: boolean;
+  /** A tombstone found with nothing else left of the key, to be deleted. */
+  readonly leftover?: string;
 }
 
 /**
+ * The removal of a key's rows as one transaction. The winner row is always rewritten, on the
+ * condition that it is as read: moved to the best other candidate when one of the removed rows
+ * won (or to a tombstone when none is left), and rewritten as it is otherwise, so that a writer
+ * or deleter that chose a winner from an older set of candidates is made to look again. The
+ * candidate's removal and the winner's rewrite land together or not at all.
+ */
+function planRemoval(removal: Removal, rows: KeyRows): RemovalPlan {
+  const own = rows.candidates.filter((candidate) => removal.rowKeys.has(candidate.rowKey));
+  const actions: TransactionAction[] = own.map((candidate) => [
+    'delete',
+    { partitionKey: candidate.partitionKey, rowKey: candidate.rowKey },
+  ]);
+  const { winner } = rows;
+  const plan = { removal, actions, tombstone: false };
+  if (!winner) return plan;
+  const current = winner.live;
+  if (current && current.key !== removal.key) return plan;
+  const condition = { etag: winner.etag };
+  if (current && !removal.rowKeys.has(current.candidate)) {
+    if (own.length === 0) return plan;
+    const { etag: _etag, ...entity } = current;
+    actions.push(['update', entity, 'Replace', condition]);
+    return plan;
+  }
+  const next = rows.candidates.find((candidate) => !removal.rowKeys.has(candidate.rowKey));
+  if (next) {
+    actions.push(['update', winnerEntity(next), 'Replace', condition]);
+    return plan;
+  }
+  if (!current && own.length === 0) return { ...plan, leftover: winner.etag };
+  actions.push(['update', tombstoneEntity(removal), 'Replace', condition]);
+  return { ...plan, tombstone: true };
+}
+
+/** Deletes a tombstone unless a writer has made the key its own since. */
+async function deleteTombstone(table: TableClient, removal: Removal, etag: string) {
+  try {
+    await table.deleteEntity(removal.partitionKey, removal.digest, { etag });
+  } catch (error) {
+    if (!lostRace(error)) throw error;
+  }
+}
+
+/** Runs the plans of one partition as one transaction; false when a row changed since read. */
+async function submitRemovals(table: TableClient, plans: readonly RemovalPlan[]): Promise<boolean> {
+  const actions = plans.flatMap((plan) => plan.actions);
+  let etags: (string | undefined)[] = [];
+  if (actions.length > 0) {
+    try {
+      const response = await table.submitTransaction(actions);
+      etags = response.subResponses.map((sub) => sub.etag);
+    } catch (error) {
+      if (lostRace(error)) return false;
+      throw error;
+    }
+  }
+  let at = 0;
+  await mapLimit(
+    plans.map((plan) => {
+      at += plan.actions.length;
+      // The tombstone's write is its plan's last operation.
+      return { plan, etag: plan.tombstone ? etags[at - 1] : plan.leftover };
+    }),
+    ROW_CONCURRENCY,
+    async ({ plan, etag }) => {
+      if (etag !== undefined) await deleteTombstone(table, plan.removal, etag);
+    },
+  );
+  return true;
+}
+
+/** Keys whose rows are read and removed together, so that reads and writes stay close in time. */
+const REMOVAL_WINDOW = 1_000;
+/** Operations one key's removal may take: two candidates (explicit and derived) and the winner. */
+const MAX_REMOVAL_ACTIONS = 3;
+
+/**
  * Removes exactly the given rows of this package (rows already gone are fine), and hands each
- * key it won to the next candidate, or removes the key when none is left.
+ * key it won to the next candidate, or removes the key when none is left. Each key costs one
+ * range read; the changes go in per-partition transactions, and a key whose rows changed
+ * between the read and its transaction is done again on its own.
  */
 export async function deleteKeyRows(
   table: TableClient,
   owner: KeyRowOwner,
   refs: readonly KeyRowRef[],
 ): Promise<void> {
-  const removed = refs.map(({ key, source }) => {
+  const byKey = new Map<string, Removal & { rowKeys: Set<string> }>();
+  for (const { key, source } of refs) {
     const digest = keyDigest(key);
-    return {
-      key,
-      digest,
-      partitionKey: partitionKey(owner.feed, digest),
-      rowKey: candidateRowKey(digest, source, owner),
-    };
-  });
-  const transactions = transactionsOf(removed, ROWS_PER_TRANSACTION);
-  await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
-    try {
-      await table.submitTransaction(group.map((row): TransactionAction => ['delete', row]));
-      return;
-    } catch (error) {
-      // Some rows are gone already (a delete running again): the others one by one.
-      if (statusOf(error) !== 404) throw error;
+    const rowKey = candidateRowKey(digest, source, owner);
+    const known = byKey.get(key);
+    if (known) known.rowKeys.add(rowKey);
+    else {
+      const partition = partitionKey(owner.feed, digest);
+      byKey.set(key, { key, digest, partitionKey: partition, rowKeys: new Set([rowKey]) });
     }
-    await mapLimit(group, ROW_CONCURRENCY, async (row) => {
-      try {
-        await table.deleteEntity(row.partitionKey, row.rowKey);
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
+  }
+  const removals = [...byKey.values()];
+  for (let start = 0; start < removals.length; start += REMOVAL_WINDOW) {
+    const window = removals.slice(start, start + REMOVAL_WINDOW);
+    const plans = await mapLimit(window, ROW_CONCURRENCY, async (removal) =>
+      Object.assign(planRemoval(removal, await readKeyRows(table, removal)), {
+        partitionKey: removal.partitionKey,
+      }),
+    );
+    const transactions = transactionsOf(plans, ROWS_PER_TRANSACTION / MAX_REMOVAL_ACTIONS);
+    await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
+      if (await submitRemovals(table, group)) return;
+      await mapLimit(group, ROW_CONCURRENCY, (plan) => removeAlone(table, plan.removal));
     });
-  });
-  await mapLimit(removed, ROW_CONCURRENCY, async (row) => {
-    await settleWinner(table, row, async (current) => {
-      if (!current) return undefined;
-      if (current.candidate !== row.rowKey) return current;
-      return bestCandidate(table, row.partitionKey, row.digest, row.key);
-    });
-  });
+  }
 }
 
-/** The winning location of a normalised key in a feed: one point read. */
+async function removeAlone(table: TableClient, removal: Removal): Promise<void> {
+  for (let attempt = 0; attempt < WINNER_ATTEMPTS; attempt++) {
+    const plan = planRemoval(removal, await readKeyRows(table, removal));
+    if (await submitRemovals(table, [plan])) return;
+  }
+  throw new Error(
+    `the rows of key digest ${removal.digest} kept changing under ${WINNER_ATTEMPTS} attempts`,
+  );
+}
+
+/**
+ * The winning location of a normalised key in a feed: one point read. Packages `hidden` says
+ * are on their way out are passed over for the best other candidate (one range read).
+ */
 export async function findLocation(
   table: TableClient,
   feed: string,
   key: string,
+  hidden?: (packageUid: string) => boolean,
 ): Promise<(EntryLocation & { source: KeySource }) | undefined> {
   const digest = keyDigest(key);
-  const winner = await readWinner(table, partitionKey(feed, digest), digest);
+  const where = { partitionKey: partitionKey(feed, digest), digest, key };
+  const winner = (await readWinner(table, where.partitionKey, digest))?.live;
   if (!winner || winner.key !== key) return undefined;
-  return { ...locationOf(winner), source: winner.source };
+  if (!hidden?.(winner.packageUid)) return { ...locationOf(winner), source: winner.source };
+  const { candidates } = await readKeyRows(table, where);
+  const next = candidates.find((candidate) => !hidden(candidate.row.packageUid));
+  return next && { ...locationOf(next.row), source: next.row.source };
 }

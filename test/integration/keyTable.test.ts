@@ -376,3 +376,84 @@ it.each([
     }
   },
 );
+
+/** The real table with every call that reaches storage counted by method. */
+function countedCalls() {
+  const calls: Record<string, number> = {};
+  const client = new Proxy(table, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]) => {
+        calls[property] = (calls[property] ?? 0) + 1;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { client, calls };
+}
+
+it('deletes a package’s rows with one range read per key and per-partition transactions', async () => {
+  const feed = newFeed();
+  const winner = owner(feed, 'big-win', 1);
+  const runnerUp = owner(feed, 'big-run', 2);
+  const keys = Array.from({ length: 120 }, (_, i) => `del-${i}`);
+  const shared = keys.filter((_, i) => i % 3 === 0);
+  await writeKeyRows(
+    table,
+    winner,
+    keys.map((key) => record(key, winner)),
+  );
+  await writeKeyRows(
+    table,
+    runnerUp,
+    shared.map((key) => record(key, runnerUp)),
+  );
+  const { client, calls } = countedCalls();
+  await deleteKeyRows(
+    client,
+    winner,
+    keys.map((key) => ({ key, source: 'explicit' })),
+  );
+  // Candidates go and winners move to the runner-up in transactions; only the winner rows no
+  // candidate is left for go one by one (storage takes no conditional delete in a transaction).
+  expect(calls).toEqual({
+    listEntities: keys.length,
+    submitTransaction: expect.any(Number),
+    deleteEntity: keys.length - shared.length,
+  });
+  // One transaction per partition the keys fall in.
+  expect(calls.submitTransaction).toBe(new Set(keys.map((key) => keyDigest(key).slice(0, 2))).size);
+  for (const key of keys) {
+    expect(await servedBy(feed, key)).toBe(
+      shared.includes(key) ? `${feed}/big-run0.zip` : undefined,
+    );
+  }
+  expect((await rowsOf(feed)).every((row) => row.packageUid === runnerUp.packageUid)).toBe(true);
+  expect(await rowsOf(feed)).toHaveLength(shared.length * 2);
+});
+
+it('finishes a delete that stopped between its transaction and the removal of a winner row', async () => {
+  const feed = newFeed();
+  const a = owner(feed, 'stop-a', 1);
+  const b = owner(feed, 'stop-b', 2);
+  await writeKeyRows(table, a, [record('left', a)]);
+  // As if the process died after the transaction: the single-row delete never happens.
+  const dying = new Proxy(table, {
+    get(target, property, receiver) {
+      if (property === 'deleteEntity') return async () => Promise.reject(new Error('process died'));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+  await expect(deleteKeyRows(dying, a, [{ key: 'left', source: 'explicit' }])).rejects.toThrow(
+    'process died',
+  );
+  // Whatever is left of the key serves nothing, and takes a new candidate as if it were absent.
+  expect(await servedBy(feed, 'left')).toBeUndefined();
+  await deleteKeyRows(table, a, [{ key: 'left', source: 'explicit' }]);
+  expect(await rowsOf(feed)).toEqual([]);
+  await writeKeyRows(table, a, [record('left', a)]);
+  await deleteKeyRows(dying, a, [{ key: 'left', source: 'explicit' }]).catch(() => undefined);
+  expect(await writeKeyRows(table, b, [record('left', b)])).toEqual([]);
+  expect(await servedBy(feed, 'left')).toBe(`${feed}/stop-b00.zip`);
+});
