@@ -20,7 +20,7 @@ function route(
         params: request.params,
         query: request.query,
         authorization: request.headers.get('authorization'),
-        text: () => request.text(),
+        body: request.body,
       },
       (line) => context.log(line),
     );

@@ -2,7 +2,12 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { HttpFunctionOptions, HttpRequest, HttpResponseInit } from '@azure/functions';
+import {
+  HttpFunctionOptions,
+  HttpRequest,
+  HttpRequestInit,
+  HttpResponseInit,
+} from '@azure/functions';
 import { DefinitionOf } from '../functions/definition';
 import { redactUrl } from '../shared/feeds/access';
 import { invocationContext, LogLine } from './invocation';
@@ -50,13 +55,19 @@ export async function startHttpTriggers(
     const methods = new Set<string>(definition.options.methods ?? ['GET', 'POST']);
     return { pattern, names, methods, options: definition.options, name: definition.name };
   });
-  const server = createServer((req, res) => {
-    handle(routes, req, res, log).catch((error: Error) => {
-      log(`http: ${req.method} ${redactUrl(req.url ?? '')}: ${error.stack ?? error.message}`);
+  const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
+    handle(routes, req, res, log, expectsContinue).catch((error: Error) => {
+      // A stack can quote the URL (a URL parser's message does), so the whole line is redacted.
+      log(redactUrl(`http: ${req.method} ${req.url ?? ''}: ${error.stack ?? error.message}`));
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('Internal error; see the host log.\n');
     });
-  });
+  };
+  const server = createServer((req, res) => serve(req, res, false));
+  // A client that asks before sending its body (Expect: 100-continue, as curl and .NET Framework
+  // do for large bodies) is told to go on only when a handler reads the body: a refused push is
+  // never sent at all.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
   const actual = await listen(server, port);
   return {
     port: actual,
@@ -82,12 +93,30 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+/** A Host header a URL can be built from: a DNS name or IP address, and an optional port. */
+const HOST_HEADER = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{0,5})?$/;
+
+function requestUrl(req: IncomingMessage): string | undefined {
+  const host = req.headers.host ?? 'localhost';
+  if (!HOST_HEADER.test(host)) return undefined;
+  const url = `http://${host}${req.url ?? '/'}`;
+  return URL.canParse(url) ? url : undefined;
+}
+
 async function handle(
   routes: readonly Route[],
   req: IncomingMessage,
   res: ServerResponse,
   log: LogLine,
+  expectsContinue: boolean,
 ) {
+  const url = requestUrl(req);
+  if (url === undefined) {
+    res
+      .writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' })
+      .end('The Host header is not a host name or address with an optional port.\n');
+    return;
+  }
   const rawUrl = req.url ?? '/';
   const path = rawUrl.replace(/[?#].*$/s, '');
   const method = req.method ?? 'GET';
@@ -109,16 +138,23 @@ async function handle(
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const body = method === 'GET' || method === 'HEAD' ? undefined : { bytes: await readBody(req) };
-    const request = new HttpRequest({
+    const body = new RequestBody(req, expectsContinue ? () => res.writeContinue() : undefined);
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    const nativeRequest = new Request(url, {
       method,
-      url: `http://${req.headers.host ?? 'localhost'}${rawUrl}`,
       headers,
-      params,
-      ...(body ? { body } : {}),
-    });
-    const response = await route.options.handler(request, invocationContext(route.name, log));
-    await writeResponse(res, response, method === 'HEAD');
+      ...(hasBody ? { body: body.stream(), duplex: 'half' } : {}),
+    } as RequestInit);
+    // The request the Functions host builds with enableHttpStream (createStreamRequest in
+    // @azure/functions): the body streams from the socket as the handler reads it, so a
+    // handler that refuses the caller never reads it at all.
+    const request = new HttpRequest({ nativeRequest, params } as HttpRequestInit);
+    try {
+      const response = await route.options.handler(request, invocationContext(route.name, log));
+      await writeResponse(res, response, method === 'HEAD');
+    } finally {
+      body.discardRest();
+    }
     return;
   }
   if (allowed.size > 0) {
@@ -128,10 +164,46 @@ async function handle(
   res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('No such endpoint.\n');
 }
 
-async function readBody(req: IncomingMessage): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * A request body read from the socket only as far as the handler reads it. Node closes the
+ * connection when a body nobody started reading is left once the response is sent; the rest of a
+ * body read partly (a push over the size limit, an authorised caller's) is read and dropped here
+ * instead, so that the client, which is still sending, gets to read the answer.
+ */
+class RequestBody {
+  private chunks: AsyncIterator<Buffer> | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly beforeFirstRead?: () => void,
+  ) {}
+
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          if (!this.chunks) {
+            this.beforeFirstRead?.();
+            // Stopping early must not destroy the request: its socket carries the answer.
+            this.chunks = this.req.iterator({ destroyOnReturn: false });
+          }
+          const { value, done } = await this.chunks.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        // A handler that stops reading leaves the rest to discardRest, once it has answered.
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  discardRest(): void {
+    const chunks = this.chunks;
+    if (!chunks || this.req.complete) return;
+    void (async () => {
+      while (!(await chunks.next()).done);
+    })().catch(() => undefined);
+  }
 }
 
 async function writeResponse(res: ServerResponse, response: HttpResponseInit, head: boolean) {

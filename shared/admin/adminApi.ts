@@ -29,8 +29,8 @@ export interface AdminRequest {
   readonly params: Readonly<Record<string, string | undefined>>;
   readonly query: URLSearchParams;
   readonly authorization: string | null;
-  /** The body; read only once the caller is known to be the admin. */
-  text(): Promise<string>;
+  /** The body as it arrives; read only once the caller is known to be the admin, and capped. */
+  readonly body: AsyncIterable<Uint8Array> | null;
 }
 
 export interface AdminResponse {
@@ -56,9 +56,36 @@ type Operation = (
   feedChanged: () => void,
 ) => Promise<Outcome>;
 
+/**
+ * Management bodies are small JSON (a feed's settings with 64 members take 5 KB): a larger one is
+ * refused as soon as its bytes pass this, never read whole.
+ */
+export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
+
+class BodyTooLarge extends Error {
+  constructor() {
+    super(
+      `the request body is larger than ${MAX_ADMIN_BODY_BYTES} bytes; management requests are small JSON`,
+    );
+  }
+}
+
+async function bodyText(request: AdminRequest): Promise<string> {
+  if (!request.body) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of request.body) {
+    bytes += chunk.byteLength;
+    // Leaving the loop cancels the stream: the rest is never read.
+    if (bytes > MAX_ADMIN_BODY_BYTES) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** An absent or blank body reads as {}: the schema then names whatever is missing. */
 async function jsonBody(request: AdminRequest): Promise<unknown> {
-  const text = await request.text();
+  const text = await bodyText(request);
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text) as unknown;
@@ -208,6 +235,10 @@ export async function handleAdmin(
       ...(outcome.body === undefined ? {} : { jsonBody: outcome.body }),
     };
   } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      log(`admin ${operation}: 413`);
+      return fail(413, error.message);
+    }
     const problem = problemOf(error);
     if (problem) {
       log(`admin ${operation}: ${problem.status}`);

@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { Feed } from './feedTable';
-import { checkToken, Scope, TokenInfo } from './tokens';
+import { checkToken, Scope, TokenInfo, TOKENS_IN_TEXT } from './tokens';
 
 /** What a request presents: a token from the path, HTTP Basic (password) or a bearer token. */
 export type Credentials =
@@ -118,7 +118,13 @@ export async function authorize(
   return { ok: true, owner: who.info.owner };
 }
 
-/** A URL fit for a log line: a token in the path is replaced, so logs never hold one. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/auth\/[^/]*\//gi, '/auth/[redacted]/');
+/**
+ * A URL, or any text holding one (an error's stack), fit for a log line: what follows `/auth/` up
+ * to the end of its path segment is replaced, wherever the segment stands, and so is anything of
+ * the token form, so logs never hold a token.
+ */
+export function redactUrl(text: string): string {
+  return text
+    .replace(/\/auth\/[^/?#\s]+/gi, '/auth/[redacted]')
+    .replace(TOKENS_IN_TEXT, '[redacted token]');
 }

@@ -7,7 +7,10 @@ export const scopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;
 
 /** "sf_" and 32 random bytes, base64url: easy to spot in a leaked file, impossible to guess. */
-const TOKEN_PATTERN = /^sf_[A-Za-z0-9_-]{43}$/;
+const TOKEN_FORM = 'sf_[A-Za-z0-9_-]{43}';
+const TOKEN_PATTERN = new RegExp(`^${TOKEN_FORM}$`);
+/** Anything of the token form in a text, for redaction. */
+export const TOKENS_IN_TEXT = new RegExp(TOKEN_FORM, 'g');
 const TOKEN_PARTITION = 'token';
 /** A token's public id: the first hex digits of its hash, enough to name it, useless to use it. */
 const ID_DIGITS = 16;

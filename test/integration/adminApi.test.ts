@@ -81,7 +81,7 @@ describe('authorisation', () => {
         params: {},
         query: new URLSearchParams(),
         authorization: `Bearer ${ADMIN_TOKEN}`,
-        text: async () => '',
+        body: null,
       },
       () => undefined,
     );
