@@ -27,7 +27,7 @@ export interface LocalHostOptions {
 export interface LocalHost {
   readonly url: string;
   readonly port: number;
-  /** Runs one container scan and one queue poll now, and waits for the handlers they start. */
+  /** Runs one container scan and one queue poll now, and waits for the handlers under way. */
   drain(): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,14 +51,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     options.queueSettings,
   );
   const timers = startTimers(ofKind(definitions, 'timer'), log);
-  const tick = () => Promise.all([scanner.scan(), poller.poll()]).then(() => undefined);
+  const tick = () => Promise.all([scanner.scan(), poller.poll()]);
   const interval = setInterval(() => void tick(), options.pollIntervalMs ?? 1_000);
   void tick();
 
   return {
     url: `http://localhost:${http.port}`,
     port: http.port,
-    drain: tick,
+    async drain() {
+      await Promise.all([scanner.scan().then(() => scanner.settled()), poller.poll()]);
+    },
     async close() {
       clearInterval(interval);
       timers.stop();

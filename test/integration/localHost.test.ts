@@ -1,5 +1,6 @@
 import { EventGridEvent, Timer } from '@azure/functions';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
+import { BLOB_EVENT_CONCURRENCY } from '../../local/blobEventTriggers';
 import { LocalHost, startLocalHost } from '../../local/host';
 import { createStorageClients, StorageClients } from '../../shared/storage/clients';
 import { freePort } from '../support/stack';
@@ -15,6 +16,10 @@ const received: unknown[] = [];
 const events: EventGridEvent[] = [];
 const ticks: Timer[] = [];
 const logs: string[] = [];
+/** Blob events of the container `slow` wait in their handler until released by name. */
+const slow = { running: new Set<string>(), done: new Set<string>(), most: 0, all: false };
+const releases = new Map<string, () => void>();
+const release = (name: string) => releases.get(name)?.();
 
 const until = async (condition: () => boolean, ms = 10_000) => {
   const deadline = Date.now() + ms;
@@ -31,6 +36,7 @@ beforeAll(async () => {
   await storage.queues.getQueueClient('work').create();
   await storage.queues.getQueueClient('work-poison').create();
   await storage.blobs.getContainerClient('drops').create();
+  await storage.blobs.getContainerClient('slow').create();
   host = await startLocalHost({
     port: 0,
     container: (name) => storage.blobs.getContainerClient(name),
@@ -62,11 +68,28 @@ beforeAll(async () => {
         container: 'drops',
         options: { handler: async (event) => void events.push(event) },
       },
+      {
+        kind: 'blobEvents',
+        name: 'slowly',
+        container: 'slow',
+        options: {
+          handler: async (event) => {
+            const name = event.subject.replace(/^.*\/blobs\//, '');
+            slow.running.add(name);
+            slow.most = Math.max(slow.most, slow.running.size);
+            if (!slow.all) await new Promise<void>((resolve) => releases.set(name, resolve));
+            slow.running.delete(name);
+            slow.done.add(name);
+          },
+        },
+      },
     ],
   });
 });
 
 afterAll(async () => {
+  slow.all = true;
+  releases.forEach((resolve) => resolve());
   await host?.close();
   await azurite?.stop();
 });
@@ -120,5 +143,37 @@ it('turns a new or replaced blob into one BlobCreated event each, and a deleted 
   expect(events[2]).toMatchObject({
     eventType: 'Microsoft.Storage.BlobDeleted',
     subject: '/blobServices/default/containers/drops/blobs/some/thing.zip',
+  });
+});
+
+describe('blob events', () => {
+  const upload = (name: string) =>
+    storage.blobs.getContainerClient('slow').getBlockBlobClient(name).upload(name, name.length);
+
+  it('are handled a few at once: a slow package does not hold up one uploaded after it', async () => {
+    await upload('large.nupkg');
+    expect(await until(() => slow.running.has('large.nupkg'))).toBe(true);
+    await upload('small.nupkg');
+    expect(await until(() => slow.running.has('small.nupkg'))).toBe(true);
+    release('small.nupkg');
+    expect(await until(() => slow.done.has('small.nupkg'))).toBe(true);
+    expect(slow.running.has('large.nupkg')).toBe(true);
+    release('large.nupkg');
+    expect(await until(() => slow.done.has('large.nupkg'))).toBe(true);
+  });
+
+  it(`are handled at most ${BLOB_EVENT_CONCURRENCY} at once`, async () => {
+    const names = Array.from({ length: BLOB_EVENT_CONCURRENCY + 2 }, (_, i) => `many-${i}.zip`);
+    await Promise.all(names.map(upload));
+    expect(await until(() => slow.running.size === BLOB_EVENT_CONCURRENCY)).toBe(true);
+    // Every blob has been listed by now; the ones over the limit wait for a slot.
+    await until(() => false, 2_000);
+    expect(slow.running.size).toBe(BLOB_EVENT_CONCURRENCY);
+    const allDone = () => {
+      names.forEach(release);
+      return names.every((name) => slow.done.has(name));
+    };
+    expect(await until(allDone)).toBe(true);
+    expect(slow.most).toBe(BLOB_EVENT_CONCURRENCY);
   });
 });
