@@ -22,10 +22,16 @@ async function handler(message: unknown, context: InvocationContext): Promise<vo
     return;
   }
   try {
-    const outcome = await deletePackage(rt.storage, parsed.data, (feed, keys) =>
-      rt.locations.invalidate(feed, keys),
+    const outcome = await deletePackage(
+      {
+        storage: rt.storage,
+        keysChanged: (feed, keys) => rt.locations.invalidate(feed, keys),
+        hidePackage: (feed, packageUid) => rt.locations.hidePackage(feed, packageUid),
+      },
+      parsed.data,
     );
-    context.log(`deleter: ${parsed.data.feed}/${parsed.data.packageUid}: ${outcome}`);
+    const from = parsed.data.from === undefined ? '' : ` (from key ${parsed.data.from})`;
+    context.log(`deleter: ${parsed.data.feed}/${parsed.data.packageUid}${from}: ${outcome}`);
   } catch (error) {
     const attempt = Number(context.triggerMetadata?.dequeueCount ?? 1);
     if (attempt >= MAX_DEQUEUE_COUNT) {

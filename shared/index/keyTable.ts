@@ -97,6 +97,8 @@ const winnerSchema = rowSchema.extend({
   partitionKey: z.string(),
   rowKey: z.string(),
   candidate: z.string(),
+  /** Absent on rows written before it existed: then another candidate may exist. */
+  shared: z.boolean().default(true),
   etag: z.string(),
 });
 type WinnerRow = z.infer<typeof winnerSchema>;
@@ -122,11 +124,16 @@ function candidateEntity(candidate: Candidate) {
   return { partitionKey: candidate.partitionKey, rowKey: candidate.rowKey, ...candidate.row };
 }
 
-function winnerEntity(candidate: Candidate) {
+/**
+ * `shared`: another candidate may exist. False only where the writer knew of none, so that the
+ * delete of a key only one package offers needs no range read to look for a successor.
+ */
+function winnerEntity(candidate: Candidate, shared: boolean) {
   return {
     partitionKey: candidate.partitionKey,
     rowKey: candidate.digest,
     candidate: candidate.rowKey,
+    shared,
     ...candidate.row,
   };
 }
@@ -160,9 +167,13 @@ export async function writeKeyRows(
   });
   const outcomes = await mapLimit(contested, ROW_CONCURRENCY, async (candidate) => {
     await table.upsertEntity(candidateEntity(candidate), 'Replace');
-    const winner = await settleWinner(table, candidate, async (current) =>
-      current && current.candidate < candidate.rowKey ? current : winnerEntity(candidate),
-    );
+    const winner = await settleWinner(table, candidate, async (current) => {
+      // Rewriting its own winning row (a new location, maybe) keeps what was known; a winner not
+      // found while this key was contested may have candidates this writer does not know of.
+      if (current?.candidate === candidate.rowKey) return winnerEntity(candidate, current.shared);
+      if (current && current.candidate < candidate.rowKey) return { ...current, shared: true };
+      return winnerEntity(candidate, true);
+    });
     if (!winner || winner.packageUid === owner.packageUid) return undefined;
     const { key, source } = candidate.row;
     return { key, source, winner: { blob: locationOf(winner).blob, source: winner.source } };
@@ -206,7 +217,8 @@ async function writeUncontested(table: TableClient, group: Candidate[]): Promise
     if (conflicts === CONFLICTS_PER_TRANSACTION) return [...contested, ...pending];
     const actions = pending.flatMap((candidate): TransactionAction[] => [
       ['upsert', candidateEntity(candidate), 'Replace'],
-      ['create', winnerEntity(candidate)],
+      // Creating it succeeds only where the key has no winner row, and so no other candidate.
+      ['create', winnerEntity(candidate, false)],
     ]);
     try {
       await table.submitTransaction(actions);
@@ -389,7 +401,27 @@ interface RemovalPlan {
  * won (or to a tombstone when none is left), and rewritten as it is otherwise, so that a writer
  * or deleter that chose a winner from an older set of candidates is made to look again. The
  * candidate's removal and the winner's rewrite land together or not at all.
+ *
+ * From the winner row alone where it tells enough (undefined where it does not): the package's
+ * rows are there when the winner names one of them or another package's (they are written
+ * before the winner), and there is no successor to look for when the winner is not shared.
  */
+function planFromWinner(removal: Removal, winner: WinnerRead | undefined): RemovalPlan | undefined {
+  const current = winner?.live;
+  if (!winner || !current || current.key !== removal.key) return undefined;
+  const won = removal.rowKeys.has(current.candidate);
+  if (won && current.shared) return undefined;
+  const actions: TransactionAction[] = [...removal.rowKeys].map((rowKey) => [
+    'delete',
+    { partitionKey: removal.partitionKey, rowKey },
+  ]);
+  const { etag: _etag, ...entity } = current;
+  const condition = { etag: winner.etag };
+  actions.push(['update', won ? tombstoneEntity(removal) : entity, 'Replace', condition]);
+  return { removal, actions, tombstone: won };
+}
+
+/** The removal of a key's rows from all of them (see planFromWinner). */
 function planRemoval(removal: Removal, rows: KeyRows): RemovalPlan {
   const own = rows.candidates.filter((candidate) => removal.rowKeys.has(candidate.rowKey));
   const actions: TransactionAction[] = own.map((candidate) => [
@@ -408,9 +440,10 @@ function planRemoval(removal: Removal, rows: KeyRows): RemovalPlan {
     actions.push(['update', entity, 'Replace', condition]);
     return plan;
   }
-  const next = rows.candidates.find((candidate) => !removal.rowKeys.has(candidate.rowKey));
+  const others = rows.candidates.filter((candidate) => !removal.rowKeys.has(candidate.rowKey));
+  const [next] = others;
   if (next) {
-    actions.push(['update', winnerEntity(next), 'Replace', condition]);
+    actions.push(['update', winnerEntity(next, others.length > 1), 'Replace', condition]);
     return plan;
   }
   if (!current && own.length === 0) return { ...plan, leftover: winner.etag };
@@ -462,9 +495,10 @@ const MAX_REMOVAL_ACTIONS = 3;
 
 /**
  * Removes exactly the given rows of this package (rows already gone are fine), and hands each
- * key it won to the next candidate, or removes the key when none is left. Each key costs one
- * range read; the changes go in per-partition transactions, and a key whose rows changed
- * between the read and its transaction is done again on its own.
+ * key it won to the next candidate, or removes the key when none is left. Each key costs a point
+ * read of its winner row, and a range read where another package may offer it; the changes go
+ * in per-partition transactions, and the keys of a transaction refused because a row changed
+ * (or was gone already: a delete running again) are done again one by one from a range read.
  */
 export async function deleteKeyRows(
   table: TableClient,
@@ -485,11 +519,12 @@ export async function deleteKeyRows(
   const removals = [...byKey.values()];
   for (let start = 0; start < removals.length; start += REMOVAL_WINDOW) {
     const window = removals.slice(start, start + REMOVAL_WINDOW);
-    const plans = await mapLimit(window, ROW_CONCURRENCY, async (removal) =>
-      Object.assign(planRemoval(removal, await readKeyRows(table, removal)), {
-        partitionKey: removal.partitionKey,
-      }),
-    );
+    const plans = await mapLimit(window, ROW_CONCURRENCY, async (removal) => {
+      const winner = await readWinner(table, removal.partitionKey, removal.digest);
+      const plan =
+        planFromWinner(removal, winner) ?? planRemoval(removal, await readKeyRows(table, removal));
+      return { ...plan, partitionKey: removal.partitionKey };
+    });
     const transactions = transactionsOf(plans, ROWS_PER_TRANSACTION / MAX_REMOVAL_ACTIONS);
     await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
       if (await submitRemovals(table, group)) return;

@@ -12,9 +12,16 @@ export const deleteMessageSchema = z
     feed: feedNameSchema,
     packageUid: z.string().regex(/^[0-9a-f]{32}$/, 'packageUid must be 32 lower-case hex digits'),
     reason: z.string().min(1).max(500),
+    /** Where in the status document's key list a continuing delete picks up. */
+    from: z.number().int().min(0).optional(),
   })
   .strict();
 export type DeleteMessage = z.infer<typeof deleteMessageSchema>;
+
+/** The Functions host reads queue messages as base64, its default encoding. */
+function queueText(message: DeleteMessage): string {
+  return Buffer.from(JSON.stringify(message)).toString('base64');
+}
 
 export class PackageNotFoundError extends Error {
   constructor(feed: string, packageUid: string) {
@@ -67,8 +74,7 @@ export async function requestDelete(
   let row = await getPackageRow(storage.packagesTable, message.feed, message.packageUid);
   if (!row) throw new PackageNotFoundError(message.feed, message.packageUid);
   if (row.state === 'deleted' || DELETING_STATES.has(row.state)) return 'already';
-  // The Functions host reads queue messages as base64, its default encoding.
-  await storage.deletesQueue.sendMessage(Buffer.from(JSON.stringify(message)).toString('base64'));
+  await storage.deletesQueue.sendMessage(queueText(message));
   for (let attempt = 0; attempt < REQUEST_ATTEMPTS; attempt++) {
     const { feed, packageUid, reason } = message;
     if (await recordState(storage, feed, packageUid, 'deletingqueued', reason, row.etag)) break;
@@ -79,32 +85,69 @@ export async function requestDelete(
   return 'queued';
 }
 
+export interface DeleterDeps {
+  readonly storage: StorageClients;
+  /** Told which keys of a feed may now resolve differently. */
+  readonly keysChanged?: (feed: string, keys: readonly string[]) => void;
+  /** Stops this process serving the package's files at once, while its rows are still there. */
+  readonly hidePackage?: (feed: string, packageUid: string) => void;
+  readonly budget?: DeleteBudget;
+}
+
+/** How much one run of the deleter does before it hands the rest to a further message. */
+export interface DeleteBudget {
+  /** Keys whose rows go in one step; the run may stop after any step. */
+  readonly keysPerStep: number;
+  /** After this long, the run stops at the end of its step. */
+  readonly runMs: number;
+}
+
 /**
- * Deletes a package: exactly the key rows its status document lists (point deletes, no scan),
- * then its blob, then marks it deleted. Every step may run again after a crash.
+ * A minute a run: far under the Functions timeout (5 minutes on the Consumption plan, 30 on
+ * Flex Consumption), with room for one step over a slow storage account.
+ */
+const DEFAULT_BUDGET: DeleteBudget = { keysPerStep: 2_000, runMs: 60_000 };
+
+/**
+ * Deletes a package: exactly the key rows its status document lists (no scans), then its blob,
+ * then marks it deleted. The package is hidden from this process's serving first, and each key's
+ * winner row moves off it in the same transaction that removes its rows, so other processes stop
+ * serving a key within their location lifetime of that transaction. A big package is done in
+ * steps; a run that has used its budget sends the rest on as a further message naming the
+ * position it reached. Every step may run again after a crash.
  */
 export async function deletePackage(
-  storage: StorageClients,
+  deps: DeleterDeps,
   message: DeleteMessage,
-  keysChanged?: (feed: string, keys: readonly string[]) => void,
-): Promise<'deleted' | 'already' | 'missing'> {
+): Promise<'deleted' | 'already' | 'missing' | 'continued'> {
+  const { storage } = deps;
+  const budget = deps.budget ?? DEFAULT_BUDGET;
   const { feed, packageUid } = message;
   const row = await getPackageRow(storage.packagesTable, feed, packageUid);
   if (!row) return 'missing';
   if (row.state === 'deleted') return 'already';
+  deps.hidePackage?.(feed, packageUid);
   // Marked first: an indexing run that finishes after this point sees it and takes its rows back.
-  await recordState(storage, feed, packageUid, 'deleting', message.reason);
+  if (row.state !== 'deleting') {
+    await recordState(storage, feed, packageUid, 'deleting', message.reason);
+  }
   const doc = await readStatusDocument(storage.statusContainer, feed, packageUid);
   const keys = doc?.keys ?? [];
-  await deleteKeyRows(
-    storage.symbolKeysTable,
-    { feed, packageUid, firstIndexedAt: row.firstIndexedAt },
-    keys,
-  );
-  keysChanged?.(
-    feed,
-    keys.map((record) => record.key),
-  );
+  const owner = { feed, packageUid, firstIndexedAt: row.firstIndexedAt };
+  const started = Date.now();
+  for (let at = message.from ?? 0; at < keys.length;) {
+    const step = keys.slice(at, at + budget.keysPerStep);
+    await deleteKeyRows(storage.symbolKeysTable, owner, step);
+    deps.keysChanged?.(
+      feed,
+      step.map((record) => record.key),
+    );
+    at += step.length;
+    if (at < keys.length && Date.now() - started >= budget.runMs) {
+      await storage.deletesQueue.sendMessage(queueText({ ...message, from: at }));
+      return 'continued';
+    }
+  }
   await storage.packagesContainer.getBlobClient(`${feed}/${row.name}`).deleteIfExists();
   await recordState(storage, feed, packageUid, 'deleted');
   return 'deleted';

@@ -7,6 +7,9 @@ import { TtlCache } from '../util/ttlCache';
 
 const MAX_CACHED_KEYS = 100_000;
 const MAX_CACHED_FEEDS = 1_000;
+const MAX_HIDDEN_PACKAGES = 10_000;
+/** Longer than any delete runs: once its rows are gone, the package is not found anyway. */
+const HIDDEN_MS = 24 * 3600 * 1000;
 /**
  * How long a feed's settings (visibility, members) are remembered: the bound within which a
  * change made elsewhere (another instance, the CLI) reaches this process. Access is decided by
@@ -26,6 +29,8 @@ export type ResolvedLocation = EntryLocation & { readonly source: KeySource };
 export class LocationCache {
   private readonly locations = new TtlCache<ResolvedLocation | undefined>(MAX_CACHED_KEYS);
   private feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
+  /** Packages this process is deleting ("{feed}\n{packageUid}"): their keys resolve past them. */
+  private readonly hiddenPackages = new TtlCache<true>(MAX_HIDDEN_PACKAGES);
   /** Counts forgetFeeds calls: a read begun before one must not store what it read. */
   private feedGeneration = 0;
 
@@ -90,14 +95,20 @@ export class LocationCache {
 
   private async location(feed: string, key: string): Promise<ResolvedLocation | undefined> {
     const id = `${feed}\n${key}`;
+    const hidden = (packageUid: string) => this.hiddenPackages.get(`${feed}\n${packageUid}`).hit;
     const cached = this.locations.get(id);
-    if (cached.hit) return cached.value;
-    const location = await findLocation(this.storage.symbolKeysTable, feed, key);
+    if (cached.hit && !(cached.value && hidden(cached.value.packageUid))) return cached.value;
+    const location = await findLocation(this.storage.symbolKeysTable, feed, key, hidden);
     const ttl = location
       ? this.settings.SYMFEED_LOCATION_CACHE_SECONDS
       : this.settings.SYMFEED_MISS_CACHE_SECONDS;
     this.locations.set(id, location, ttl * 1000);
     return location;
+  }
+
+  /** A package this process is deleting: its keys answer as the next candidate, or as gone, at once. */
+  hidePackage(feed: string, packageUid: string): void {
+    this.hiddenPackages.set(`${feed}\n${packageUid}`, true, HIDDEN_MS);
   }
 
   invalidate(feed: string, keys: readonly string[]): void {

@@ -32,11 +32,14 @@ async function twoCandidates(key: string, a: Buffer, b: Buffer) {
   expect(await get(key)).toEqual(a);
   // Another Functions instance, with its own memory, deletes the winner this one remembers.
   const other = createRuntime(stack.rt.settings);
-  await deletePackage(other.storage, {
-    feed: 'default',
-    packageUid: packageUidFor('default', `${key}-a.zip`),
-    reason: 'deleted elsewhere',
-  });
+  await deletePackage(
+    { storage: other.storage },
+    {
+      feed: 'default',
+      packageUid: packageUidFor('default', `${key}-a.zip`),
+      reason: 'deleted elsewhere',
+    },
+  );
 }
 
 it('serves the next candidate of a small file once the location lifetime has passed', async () => {

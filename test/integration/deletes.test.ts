@@ -3,7 +3,8 @@ import { TableClient } from '@azure/data-tables';
 import { deleter } from '../../functions/deleter';
 import { DefinitionOf } from '../../functions/definition';
 import { indexPackage } from '../../shared/indexing/indexPackage';
-import { recordState, requestDelete } from '../../shared/packages/deletePackage';
+import { findLocation } from '../../shared/index/keyTable';
+import { deletePackage, recordState, requestDelete } from '../../shared/packages/deletePackage';
 import { getPackageRow } from '../../shared/packages/packageTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { readStatusDocument } from '../../shared/packages/statusDocument';
@@ -214,4 +215,79 @@ it('marks a package partial, with the reason, when its delete keeps failing', as
     uid('stuck.zip'),
   );
   expect(doc?.errors.at(-1)).toMatch(/^the delete failed 5 times and was given up: /);
+});
+
+const manyKeys = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
+
+it('stops serving a package on the instance that deletes it as soon as its delete begins', async () => {
+  const keys = manyKeys('hide', 300);
+  await stack.upload('hide-a.zip', await pkg([...keys, 'hide-shared'], 'from a'));
+  await stack.indexed('hide-a.zip');
+  await stack.upload('hide-b.zip', await pkg(['hide-shared'], 'from b'));
+  await stack.indexed('hide-b.zip');
+  // Remembered by this instance's location cache.
+  expect(await get(keys[7]!)).toEqual({ status: 200, body: 'from a' });
+  expect(await get('hide-shared')).toEqual({ status: 200, body: 'from a' });
+
+  // The deleter is held before it changes a single row (its first transaction waits).
+  const table = stack.rt.storage.symbolKeysTable;
+  const submit = table.submitTransaction.bind(table);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const held = new Promise<void>((resolve) => (reached = resolve));
+  table.submitTransaction = async (...args) => {
+    reached();
+    await gate;
+    return submit(...args);
+  };
+  try {
+    const handler = (deleter as DefinitionOf<'queue'>).options.handler;
+    const message = { feed: 'default', packageUid: uid('hide-a.zip'), reason: 'test' };
+    const running = handler(message, new InvocationContext({ functionName: 'deleter' }));
+    await held;
+    expect(await get(keys[7]!)).toMatchObject({ status: 404 });
+    expect(await get(keys[299]!)).toMatchObject({ status: 404 });
+    expect(await get('hide-shared')).toEqual({ status: 200, body: 'from b' });
+    release();
+    await running;
+  } finally {
+    table.submitTransaction = submit;
+  }
+  expect(await state('hide-a.zip')).toBe('deleted');
+  expect(await get('hide-shared')).toEqual({ status: 200, body: 'from b' });
+});
+
+it('hands the rest of a big delete to a further queue message, which finishes it', async () => {
+  const keys = manyKeys('big', 250);
+  await stack.upload('big.zip', await pkg(keys, 'big'));
+  await stack.indexed('big.zip');
+  // A queue the host does not poll, so the message this run sends can be looked at.
+  const aside = stack.rt.storage.queues.getQueueClient('deletes-aside');
+  await aside.createIfNotExists();
+  const message = { feed: 'default', packageUid: uid('big.zip'), reason: 'test' };
+  const outcome = await deletePackage(
+    {
+      storage: { ...stack.rt.storage, deletesQueue: aside },
+      budget: { keysPerStep: 100, runMs: 0 },
+    },
+    message,
+  );
+  expect(outcome).toBe('continued');
+  const [sent] = (await aside.receiveMessages()).receivedMessageItems;
+  const next = JSON.parse(Buffer.from(sent!.messageText, 'base64').toString()) as unknown;
+  expect(next).toEqual({ ...message, from: 100 });
+  const served = async (key: string) =>
+    (await findLocation(stack.rt.storage.symbolKeysTable, 'default', key))?.packageUid;
+  expect(await served(keys[99]!)).toBeUndefined();
+  expect(await served(keys[100]!)).toBe(uid('big.zip'));
+  expect(await state('big.zip')).toBe('deleting');
+
+  await stack.rt.storage.deletesQueue.sendMessage(sent!.messageText);
+  await until('big.zip', 'deleted');
+  expect(await rowCount(uid('big.zip'))).toBe(0);
+  const doc = await readStatusDocument(stack.rt.storage.statusContainer, 'default', uid('big.zip'));
+  // One "deleting" however many messages the delete took.
+  expect(doc?.history.map((h) => h.state).slice(-2)).toEqual(['deleting', 'deleted']);
 });

@@ -393,7 +393,7 @@ function countedCalls() {
   return { client, calls };
 }
 
-it('deletes a package’s rows with one range read per key and per-partition transactions', async () => {
+it('deletes a package’s rows with a point read per key, a range read where another package offers it, and per-partition transactions', async () => {
   const feed = newFeed();
   const winner = owner(feed, 'big-win', 1);
   const runnerUp = owner(feed, 'big-run', 2);
@@ -418,7 +418,8 @@ it('deletes a package’s rows with one range read per key and per-partition tra
   // Candidates go and winners move to the runner-up in transactions; only the winner rows no
   // candidate is left for go one by one (storage takes no conditional delete in a transaction).
   expect(calls).toEqual({
-    listEntities: keys.length,
+    getEntity: keys.length,
+    listEntities: shared.length,
     submitTransaction: expect.any(Number),
     deleteEntity: keys.length - shared.length,
   });
