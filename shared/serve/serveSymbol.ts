@@ -9,7 +9,7 @@ import { Visibility } from '../feeds/feedTable';
 import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
 import { Runtime } from '../runtime';
-import { COMPRESSION_METHODS } from '../zip/packageZip';
+import { COMPRESSION_METHODS, implausibleCompressedSize } from '../zip/packageZip';
 import { readRange } from './blobRange';
 import { parseRange } from './byteRange';
 import { isStorageFailure } from '../storage/clients';
@@ -187,6 +187,13 @@ async function hotFile(
   return file;
 }
 
+function damaged(location: EntryLocation, why: string): SymbolResponse {
+  return text(
+    500,
+    `The file "${location.entry}" is damaged inside package "${location.blob}": ${why}.`,
+  );
+}
+
 async function respond(
   rt: Runtime,
   request: SymbolRequest,
@@ -221,15 +228,14 @@ async function respond(
   if (request.method === 'HEAD') return { status, headers };
   if (location.size === 0) return { status, headers, body: '' };
 
-  if (location.size <= rt.hotFiles.maxFileBytes) {
+  // Rows indexed before compressed sizes were checked may declare megabytes for a tiny file.
+  const implausible = implausibleCompressedSize(location);
+  if (implausible) return damaged(location, `it ${implausible}`);
+  // One buffer never holds more than the hot-file size, whatever the entry's header declares.
+  if (Math.max(location.size, location.compressedSize) <= rt.hotFiles.maxFileBytes) {
     const file = await hotFile(rt, location);
     if (file === STALE) return STALE;
-    if (!Buffer.isBuffer(file)) {
-      return text(
-        500,
-        `The file "${location.entry}" is damaged inside package "${location.blob}": ${file.damaged}.`,
-      );
-    }
+    if (!Buffer.isBuffer(file)) return damaged(location, file.damaged);
     return { status, headers, body: file.subarray(start, end) };
   }
   const [readFrom, readLength] = stored

@@ -39,12 +39,40 @@ const SMALL_INFLATED_BYTES = 16 * 1024 * 1024;
 /** Entries smaller than this are exempt from the ratio limit: tiny files compress absurdly well. */
 const RATIO_FLOOR_BYTES = 1024 * 1024;
 
+/**
+ * The most compressed bytes a deflated entry of `size` bytes may plausibly take. zlib and the
+ * writers built on it add a few bytes a stored block to data that does not compress; the
+ * .NET Framework before 4.5 wrote a dynamic block header of about 100 bytes even for a few bytes
+ * and could grow data that was already compressed. Twice the size and 1 KiB more leaves every such
+ * writer far inside, while a header declaring megabytes for a small file is refused.
+ */
+function maxDeflatedBytes(size: number): number {
+  return 2 * size + 1024;
+}
+
+/**
+ * Why a deflated entry's declared sizes cannot be right ("declares ..."), or undefined. Stored
+ * entries need no rule here: yauzl refuses a stored entry whose sizes differ as it reads the
+ * central directory, and the package is damaged.
+ */
+export function implausibleCompressedSize(
+  entry: Pick<ZipEntryInfo, 'method' | 'compressedSize' | 'size'>,
+): string | undefined {
+  if (entry.method !== COMPRESSION_METHODS.deflate) return undefined;
+  const most = maxDeflatedBytes(entry.size);
+  return entry.compressedSize > most
+    ? `declares ${entry.compressedSize} compressed bytes for ${entry.size} bytes of data, more than deflate ever takes (at most ${most} here)`
+    : undefined;
+}
+
 /** Why an entry cannot be served, or undefined when it can. */
 export function entryProblem(entry: ZipEntryInfo, limits: ZipLimits): string | undefined {
   if (entry.encrypted) return `entry "${entry.name}" is encrypted`;
   if (entry.method !== COMPRESSION_METHODS.stored && entry.method !== COMPRESSION_METHODS.deflate) {
     return `entry "${entry.name}" uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`;
   }
+  const implausible = implausibleCompressedSize(entry);
+  if (implausible) return `entry "${entry.name}" ${implausible}`;
   if (entry.size > limits.maxEntryBytes) {
     return `entry "${entry.name}" is ${entry.size} bytes, over the limit of ${limits.maxEntryBytes}`;
   }

@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { StatusDocument } from '../../shared/packages/statusDocument';
-import { makeZip, renameEntries, symbolIndex } from '../support/zips';
+import { deflateRawSync } from 'node:zlib';
+import { writeKeyRows } from '../../shared/index/keyTable';
+import { packageUidFor } from '../../shared/packages/packageUid';
+import { MiB, peakRss, resetPeakRss } from '../support/memory';
+import { makeZip, patchEntryHeaders, renameEntries, symbolIndex } from '../support/zips';
 import { startStack, Stack } from '../support/stack';
 
 /**
@@ -221,6 +225,28 @@ describe('a bad entry skips its keys and leaves the package partial', () => {
     ]);
   });
 
+  it('a deflated entry of 96 bytes that declares 200 KB of compressed data', async () => {
+    // Its data really is 200 KB long: the deflate stream of its 96 bytes, then junk.
+    const data = Buffer.concat([deflateRawSync(Buffer.alloc(96, 'x')), randomBytes(200_000)]);
+    const bytes = patchEntryHeaders(
+      await makeZip([
+        {
+          name: 'symbol_index.json',
+          data: symbolIndex([{ clientKey: 'liar', blobPath: 'tiny.pdb' }]),
+        },
+        { name: 'tiny.pdb', data, compress: false },
+      ]),
+      'tiny.pdb',
+      { method: 8, size: 96 },
+    );
+    const doc = await index('compressed-size-lie.zip', bytes);
+    expect(doc.state).toBe('partial');
+    expect(doc.errors).toEqual([
+      `key "liar" is skipped: entry "tiny.pdb" declares ${data.length} compressed bytes for 96 bytes of data, more than deflate ever takes (at most 1216 here)`,
+    ]);
+    expect(await status('liar')).toBe(404);
+  });
+
   it('a zip bomb entry over SYMFEED_MAX_COMPRESSION_RATIO', async () => {
     const doc = await index(
       'bomb.zip',
@@ -258,6 +284,50 @@ describe('entries whose bytes are broken', () => {
     expect(await response.text()).toMatch(
       /The file "d\.txt" is damaged inside package "default\/broken-deflate\.zip": it does not inflate/,
     );
+  });
+});
+
+describe('rows written before compressed sizes were checked', () => {
+  it('reads nothing of a 96-byte entry declaring 64 MiB compressed, however many ask at once', async () => {
+    // Earlier versions indexed such an entry; its key row outlives the upgrade. The blob really
+    // holds the 64 MiB: the deflate stream of the 96 bytes, then zeros.
+    const name = 'legacy-liar.bin';
+    const declared = 64 * MiB;
+    const blobBytes = Buffer.alloc(declared + 4096);
+    deflateRawSync(Buffer.alloc(96, 'x')).copy(blobBytes);
+    const blob = stack.rt.storage.packagesContainer.getBlockBlobClient(`default/${name}`);
+    await blob.uploadData(blobBytes);
+    const packageUid = packageUidFor('default', name);
+    const location = {
+      packageUid,
+      blob: `default/${name}`,
+      blobEtag: (await blob.getProperties()).etag ?? '',
+      entry: 'tiny.pdb',
+      dataOffset: 0,
+      compressedSize: declared,
+      size: 96,
+      method: 8,
+      crc32: 0,
+    };
+    await writeKeyRows(
+      stack.rt.storage.symbolKeysTable,
+      { feed: 'default', packageUid, firstIndexedAt: Date.now() },
+      [{ key: 'legacy-liar', clientKey: 'legacy-liar', source: 'explicit', location }],
+    );
+    const before = resetPeakRss();
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const response = await fetch(`${stack.symbols}/legacy-liar`);
+        return { status: response.status, text: await response.text() };
+      }),
+    );
+    expect(Math.round((peakRss() - before) / MiB)).toBeLessThan(32);
+    for (const answer of answers) {
+      expect(answer).toEqual({
+        status: 500,
+        text: `The file "tiny.pdb" is damaged inside package "default/${name}": it declares ${declared} compressed bytes for 96 bytes of data, more than deflate ever takes (at most 1216 here).\n`,
+      });
+    }
   });
 });
 

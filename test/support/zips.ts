@@ -54,3 +54,36 @@ export function renameEntries(bytes: Buffer, renames: Record<string, string>): B
   }
   return out;
 }
+
+/**
+ * Rewrites what the local and central headers of entry `name` declare, as a hostile package lies:
+ * its method, its size, or how many bytes its data takes.
+ */
+export function patchEntryHeaders(
+  bytes: Buffer,
+  name: string,
+  fields: { method?: number; size?: number; compressedSize?: number },
+): Buffer {
+  const out = Buffer.from(bytes);
+  const nameBytes = Buffer.from(name);
+  // Offsets of method, compressed size and size in each header, from its signature.
+  const layouts = [
+    { signature: 0x04034b50, fixed: 30, method: 8, compressedSize: 18, size: 22 },
+    { signature: 0x02014b50, fixed: 46, method: 10, compressedSize: 20, size: 24 },
+  ];
+  let patched = 0;
+  for (let at = out.indexOf(nameBytes); at >= 0; at = out.indexOf(nameBytes, at + 1)) {
+    for (const layout of layouts) {
+      const header = at - layout.fixed;
+      if (header < 0 || out.readUInt32LE(header) !== layout.signature) continue;
+      if (fields.method !== undefined) out.writeUInt16LE(fields.method, header + layout.method);
+      if (fields.compressedSize !== undefined) {
+        out.writeUInt32LE(fields.compressedSize, header + layout.compressedSize);
+      }
+      if (fields.size !== undefined) out.writeUInt32LE(fields.size, header + layout.size);
+      patched += 1;
+    }
+  }
+  if (patched !== 2) throw new Error(`found ${patched} headers of "${name}", not 2`);
+  return out;
+}

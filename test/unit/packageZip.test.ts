@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DamagedZipError, entryProblem, PackageZip, ZipLimits } from '../../shared/zip/packageZip';
 import { memoryReader } from '../support/memorySource';
-import { makeZip, renameEntries } from '../support/zips';
+import { makeZip, patchEntryHeaders, renameEntries } from '../support/zips';
 
 const limits: ZipLimits = { maxEntries: 100_000, maxEntryBytes: 1 << 30, maxCompressionRatio: 100 };
 const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/zips', name));
@@ -193,6 +193,32 @@ describe('PackageZip', () => {
     ).toMatch(/over the compression ratio limit of 100/);
     // Small files are exempt: a few KB of zeros legitimately compresses 1000:1.
     expect(entryProblem({ ...entry, size: 100_000, compressedSize: 100 }, limits)).toBeUndefined();
+  });
+
+  it('refuses a deflated entry that declares more compressed bytes than deflate can take', () => {
+    const entry = { name: 'tiny.pdb', method: 8, encrypted: false, crc32: 0, localHeaderOffset: 0 };
+    expect(entryProblem({ ...entry, size: 96, compressedSize: 200 * 1024 * 1024 }, limits)).toBe(
+      'entry "tiny.pdb" declares 209715200 compressed bytes for 96 bytes of data, more than deflate ever takes (at most 1216 here)',
+    );
+    // What writers do: zlib adds a few bytes a stored block to incompressible data, the .NET
+    // Framework before 4.5 a block header of about 100 bytes even to a few bytes of text.
+    const mib = 1024 * 1024;
+    expect(entryProblem({ ...entry, size: mib, compressedSize: mib + 64 * 5 + 6 }, limits)).toBe(
+      undefined,
+    );
+    expect(entryProblem({ ...entry, size: 11, compressedSize: 115 }, limits)).toBeUndefined();
+    expect(entryProblem({ ...entry, size: 0, compressedSize: 2 }, limits)).toBeUndefined();
+  });
+
+  it('reads a stored entry that declares more bytes than its size as a damaged directory', async () => {
+    const bytes = patchEntryHeaders(
+      await makeZip([{ name: 'lie.pdb', data: Buffer.alloc(4096), compress: false }]),
+      'lie.pdb',
+      { size: 96 },
+    );
+    await expect(open(bytes)).rejects.toThrow(
+      'the central directory is damaged: compressed/uncompressed size mismatch for stored file: 4096 != 96',
+    );
   });
 
   it('refuses to read a small entry past the limit', async () => {
