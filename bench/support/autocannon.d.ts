@@ -5,11 +5,21 @@
 declare module 'autocannon' {
   import { EventEmitter } from 'node:events';
 
+  /** Per connection; what setupRequest stores there, onResponse finds. */
+  type Context = Record<string, unknown>;
+
   interface AutocannonRequest {
     method?: string;
     path?: string;
     headers?: Record<string, string>;
-    setupRequest?: (request: AutocannonRequest, context: unknown) => AutocannonRequest;
+    setupRequest?: (request: AutocannonRequest, context: Context) => AutocannonRequest;
+    /** The body as a string; header names as the server sent them. */
+    onResponse?: (
+      status: number,
+      body: string,
+      context: Context,
+      headers: Record<string, string | string[]>,
+    ) => void;
   }
 
   interface AutocannonOptions {
