@@ -7,8 +7,6 @@ export interface AzuritePorts {
   table: number;
 }
 
-export const STANDARD_AZURITE_PORTS: AzuritePorts = { blob: 10000, queue: 10001, table: 10002 };
-
 /** Azurite's well-known development account; it is public and only ever valid on Azurite. */
 const ACCOUNT = 'devstoreaccount1';
 const ACCOUNT_KEY =
@@ -36,11 +34,32 @@ export interface AzuriteOptions {
   location?: string;
 }
 
-/** Starts the Azurite that npm installed, as a child process, and waits until all three services listen. */
+/**
+ * Runs Azurite's script with the arguments after `--`, and stops it when the IPC channel to the
+ * parent closes: that happens however the parent ends, SIGKILL included, so Azurite never outlives
+ * it holding its ports. SIGTERM is Azurite's own graceful stop.
+ */
+const LAUNCHER = `
+const script = ${JSON.stringify(require.resolve('azurite/dist/src/azurite.js'))};
+process.argv.splice(1, 0, script);
+process.on('disconnect', () => {
+  process.kill(process.pid, 'SIGTERM');
+  setTimeout(() => process.exit(0), 5000).unref();
+});
+// Listening must not keep Azurite alive once its servers have closed.
+process.channel.unref();
+require(script);
+`;
+
+/**
+ * Starts the Azurite that npm installed, as a child process that ends with this one, and waits
+ * until all three services listen.
+ */
 export async function startAzurite(options: AzuriteOptions): Promise<RunningAzurite> {
-  const script = require.resolve('azurite/dist/src/azurite.js');
   const args = [
-    script,
+    '-e',
+    LAUNCHER,
+    '--',
     '--silent',
     '--skipApiVersionCheck',
     '--disableTelemetry',
@@ -57,7 +76,9 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
   } else {
     args.push('--inMemoryPersistence');
   }
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  // The channel is there to close when this process ends; it must not keep this one alive.
+  child.channel?.unref();
   await waitUntilListening(child);
   return {
     connectionString: azuriteConnectionString(options.ports),

@@ -1,80 +1,136 @@
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { definitions } from '../functions/all';
-import { parseSettings, SettingsError } from '../shared/config/settings';
+import { parseSettings, Settings, SettingsError } from '../shared/config/settings';
 import { ensureFeed } from '../shared/feeds/feedTable';
-import { ensureDefaultToken } from '../shared/nuget/defaultToken';
+import { DefaultToken, ensureDefaultToken } from '../shared/nuget/defaultToken';
 import { createRuntime } from '../shared/runtime';
 import { ensureStorage } from '../shared/storage/clients';
-import {
-  azuriteConnectionString,
-  RunningAzurite,
-  STANDARD_AZURITE_PORTS,
-  startAzurite,
-} from './azurite';
-import { startLocalHost } from './host';
+import { azuriteConnectionString, startAzurite } from './azurite';
+import { LocalHost, startLocalHost } from './host';
+import { portFree } from './ports';
 
 const DEFAULT_FEED = 'default';
+/** Stopping waits this long for running handlers; what they leave, the next start takes up. */
+const STOP_WAIT_MS = 10_000;
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer()
-      .once('error', () => resolve(false))
-      .once('listening', () => probe.close(() => resolve(true)))
-      .listen(port);
-  });
+/** What is running, stopped in reverse order, once. */
+const running: (() => Promise<void>)[] = [];
+let stopping = false;
+
+async function stop(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    if (code === 0) console.log('\nStopping symfeed...');
+    for (const stopOne of running.reverse()) await stopOne().catch(() => undefined);
+  }
+  process.exit(code);
 }
 
 async function requireFreePorts(ports: Record<string, number>): Promise<void> {
   for (const [what, port] of Object.entries(ports)) {
     if (!(await portFree(port))) {
+      const remedy = what === 'symfeed' ? 'PORT' : 'SYMFEED_AZURITE_PORTS';
       throw new Error(
-        `port ${port} (${what}) is already in use: stop what uses it${what === 'symfeed' ? ' or set PORT' : ''}`,
+        `port ${port} (${what}) is already in use: stop what uses it or set ${remedy}`,
       );
     }
   }
 }
 
 async function main(): Promise<void> {
-  const port = Number(process.env.PORT ?? 7071);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new SettingsError(`symfeed cannot start: setting PORT is invalid (${process.env.PORT})`);
-  }
-  // With no storage account configured, symfeed brings its own Azurite, data in .azurite/.
-  let azurite: RunningAzurite | undefined;
-  if (!process.env.AzureWebJobsStorage) {
-    await requireFreePorts({
-      symfeed: port,
-      'Azurite blob': STANDARD_AZURITE_PORTS.blob,
-      'Azurite queue': STANDARD_AZURITE_PORTS.queue,
-      'Azurite table': STANDARD_AZURITE_PORTS.table,
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  // npm runs this under a shell; a shell ended by the SIGTERM npm forwards leaves this process
+  // to init, still holding its ports. A new parent means the one that started it is gone.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      console.log('\nThe process that started symfeed has ended.');
+      void stop(0);
+    }
+  }, 1_000).unref();
+
+  // With no storage account configured, symfeed brings its own Azurite. Every setting is checked
+  // before anything starts, so that a bad one leaves nothing running.
+  const embedded = !process.env.AzureWebJobsStorage;
+  const config = parseSettings(
+    embedded ? { ...process.env, AzureWebJobsStorage: 'its own Azurite' } : process.env,
+  );
+  const ports = config.SYMFEED_AZURITE_PORTS;
+  await requireFreePorts(
+    embedded
+      ? {
+          symfeed: config.PORT,
+          'Azurite blob': ports.blob,
+          'Azurite queue': ports.queue,
+          'Azurite table': ports.table,
+        }
+      : { symfeed: config.PORT },
+  );
+  let settings: Settings = config;
+  if (embedded) {
+    const azurite = await startAzurite({
+      ports,
+      location: path.resolve(config.SYMFEED_AZURITE_LOCATION),
     });
-    azurite = await startAzurite({
-      ports: STANDARD_AZURITE_PORTS,
-      location: path.resolve('.azurite'),
-    });
+    running.push(() => azurite.stop());
+    settings = { ...config, AzureWebJobsStorage: azurite.connectionString };
+    // The function handlers read their settings from the environment.
     process.env.AzureWebJobsStorage = azurite.connectionString;
-  } else {
-    await requireFreePorts({ symfeed: port });
   }
-  const rt = createRuntime(parseSettings(process.env));
+  const rt = createRuntime(settings);
   await ensureStorage(rt.storage);
   await ensureFeed(rt.storage.feedsTable, { name: DEFAULT_FEED, visibility: 'public' });
-  const { token } = await ensureDefaultToken(rt.storage, process.env.SYMFEED_DEFAULT_TOKEN);
+  const token = await ensureDefaultToken(rt.storage, config.SYMFEED_DEFAULT_TOKEN);
   const host = await startLocalHost({
     definitions,
-    port,
+    port: config.PORT,
     container: (name) => rt.storage.blobs.getContainerClient(name),
     queues: rt.storage.queues,
   });
+  running.push(() =>
+    Promise.race([host.close(), new Promise<void>((done) => setTimeout(done, STOP_WAIT_MS))]),
+  );
+  console.log(printout(host, token, embedded ? settings : undefined));
+}
 
+function tokenLines(token: DefaultToken, source: string, cli: string): string {
+  const push = (apiKey: string) =>
+    `    nuget push my.nupkg -Source ${source} -ApiKey ${apiKey}\n` +
+    `    nuget list -Source ${source} -AllVersions -PreRelease`;
+  switch (token.kind) {
+    case 'configured':
+      return `  Push with NuGet, with the token in SYMFEED_DEFAULT_TOKEN (it pushes, deletes and reads on "${DEFAULT_FEED}"):
+${push('$SYMFEED_DEFAULT_TOKEN')}`;
+    case 'made':
+      return `  Push with NuGet, with this token (token ${token.info.id}, expires ${token.info.expiresAt}; it pushes,
+  deletes and reads on "${DEFAULT_FEED}"). Keep it: it is shown only now, and the next starts reuse it.
+${push(token.token)}`;
+    case 'kept':
+      return `  Push with NuGet, with the token an earlier start printed (token ${token.info.id}, expires
+  ${token.info.expiresAt}; only its hash is kept, so it cannot be shown again). For a new one,
+  revoke it and start again:
+    ${cli}npx symfeed token revoke ${token.info.id}
+${push('<that token>')}`;
+  }
+}
+
+function printout(host: LocalHost, token: DefaultToken, embedded?: Settings): string {
   const symbols = `${host.url}/F/${DEFAULT_FEED}/symbols`;
+  const source = `${host.url}/F/${DEFAULT_FEED}/api/v3/index.json`;
   // The az CLI does not understand the UseDevelopmentStorage=true shorthand; spell it out.
-  const uploadConnection = azurite
-    ? azuriteConnectionString(STANDARD_AZURITE_PORTS)
+  const connection = embedded
+    ? azuriteConnectionString(embedded.SYMFEED_AZURITE_PORTS)
     : '$AzureWebJobsStorage';
-  console.log(`
-symfeed is running${azurite ? ' on embedded Azurite (data in .azurite/)' : ''}.
+  // The symfeed command finds storage as npm start does: AzureWebJobsStorage, else the Azurite
+  // of SYMFEED_AZURITE_PORTS.
+  const cli = !embedded
+    ? 'AzureWebJobsStorage=... '
+    : process.env.SYMFEED_AZURITE_PORTS
+      ? `SYMFEED_AZURITE_PORTS=${process.env.SYMFEED_AZURITE_PORTS} `
+      : '';
+  return `
+symfeed is running${embedded ? ` on its own Azurite (data in ${embedded.SYMFEED_AZURITE_LOCATION})` : ''}.
 
   Symbol server (SSQP) for the public feed "${DEFAULT_FEED}":
     ${symbols}
@@ -82,36 +138,22 @@ symfeed is running${azurite ? ' on embedded Azurite (data in .azurite/)' : ''}.
   Visual Studio: Tools > Options > Debugging > Symbols, add ${symbols}
   WinDbg:        .sympath srv*C:\\symbols*${symbols}
   dotnet-symbol: dotnet-symbol --server-path ${symbols} <dump or binary>
+  debuginfod:    DEBUGINFOD_URLS=${host.url}/F/${DEFAULT_FEED}
   Health:        ${host.url}/health
 
-  Push with NuGet (the token pushes, deletes and reads on "${DEFAULT_FEED}"; set SYMFEED_DEFAULT_TOKEN
-  to keep one token across restarts):
-    nuget push my.nupkg -Source ${host.url}/F/${DEFAULT_FEED}/api/v3/index.json -ApiKey ${token}
-    nuget list -Source ${host.url}/F/${DEFAULT_FEED}/api/v3/index.json -AllVersions -PreRelease
+${tokenLines(token, source, cli)}
 
   Or upload any zip package straight into the feed's folder:
-    az storage blob upload --connection-string "${uploadConnection}" \\
+    az storage blob upload --connection-string "${connection}" \\
       --container-name packages --name ${DEFAULT_FEED}/my-package.zip --file my-package.zip
 
 Press Ctrl-C to stop.
-`);
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nStopping symfeed...');
-    await host.close();
-    await azurite?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+`;
 }
 
-main().catch((error: Error) => {
+main().catch(async (error: Error) => {
   console.error(
     error instanceof SettingsError ? error.message : `symfeed cannot start: ${error.message}`,
   );
-  process.exit(1);
+  await stop(1);
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tokenSchema } from '../feeds/tokens';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) =>
@@ -10,6 +11,26 @@ function isBaseUrl(text: string): boolean {
   const url = new URL(text);
   return ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password;
 }
+
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+/** The ports of the Azurite `npm start` runs, "blob,queue,table". */
+export const azuritePortsSchema = z.preprocess(
+  (value) => unsetIfEmpty(value) ?? '10000,10001,10002',
+  z
+    .string()
+    .regex(/^\d{1,5},\d{1,5},\d{1,5}$/, 'must be three ports, blob,queue,table: 10000,10001,10002')
+    .transform((text) => {
+      const [blob = 0, queue = 0, table = 0] = text.split(',').map(Number);
+      return { blob, queue, table };
+    })
+    .refine(
+      ({ blob, queue, table }) =>
+        new Set([blob, queue, table]).size === 3 &&
+        [blob, queue, table].every((port) => port >= 1 && port <= 65535),
+      'must be three different ports from 1 to 65535',
+    ),
+);
 
 /**
  * Every setting symfeed reads, with its default. The same names appear in
@@ -53,6 +74,17 @@ export const settingsSchema = z.object({
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
   ),
+  /** `npm start` only: the local host's port. */
+  PORT: z.preprocess(
+    unsetIfEmpty,
+    z.coerce.number().int().min(0).max(65535, 'must be a port number, 0 to 65535').default(7071),
+  ),
+  /** `npm start` only, without AzureWebJobsStorage: the ports of the Azurite it runs. */
+  SYMFEED_AZURITE_PORTS: azuritePortsSchema,
+  /** `npm start` only, without AzureWebJobsStorage: the folder of its Azurite's data. */
+  SYMFEED_AZURITE_LOCATION: z.preprocess(unsetIfEmpty, z.string().default('.azurite')),
+  /** `npm start` only: the push token it keeps for the feed `default`; unset, it makes one. */
+  SYMFEED_DEFAULT_TOKEN: z.preprocess(unsetIfEmpty, tokenSchema.optional()),
   /** Authorises the /admin API; unset, the API is off. At least 32 characters: it is a secret. */
   SYMFEED_ADMIN_TOKEN: z.preprocess(
     (value) => (value === '' ? undefined : value),

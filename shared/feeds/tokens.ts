@@ -11,6 +11,13 @@ const TOKEN_FORM = 'sf_[A-Za-z0-9_-]{43}';
 const TOKEN_PATTERN = new RegExp(`^${TOKEN_FORM}$`);
 /** Anything of the token form in a text, for redaction. */
 export const TOKENS_IN_TEXT = new RegExp(TOKEN_FORM, 'g');
+/** A token given by configuration; the message says how to make one, never what was given. */
+export const tokenSchema = z
+  .string()
+  .regex(
+    TOKEN_PATTERN,
+    "must be a symfeed token, \"sf_\" and 43 base64url characters; make one with: node -e \"console.log('sf_' + require('crypto').randomBytes(32).toString('base64url'))\"",
+  );
 const TOKEN_PARTITION = 'token';
 /** A token's public id: the first hex digits of its hash, enough to name it, useless to use it. */
 const ID_DIGITS = 16;
@@ -24,6 +31,8 @@ export interface TokenInfo {
   readonly createdAt: string;
   readonly expiresAt?: string;
   readonly revoked: boolean;
+  /** What made the token, where that matters (`npm start`). */
+  readonly label?: string;
 }
 
 const rowSchema = z.object({
@@ -34,6 +43,7 @@ const rowSchema = z.object({
   createdAt: z.string(),
   expiresAt: z.string().optional(),
   revoked: z.boolean(),
+  label: z.string().optional(),
 });
 
 function hashToken(token: string): string {
@@ -49,6 +59,7 @@ function toInfo(row: z.infer<typeof rowSchema>): TokenInfo {
     createdAt: row.createdAt,
     ...(row.expiresAt ? { expiresAt: row.expiresAt } : {}),
     revoked: row.revoked,
+    ...(row.label ? { label: row.label } : {}),
   };
 }
 
@@ -58,6 +69,7 @@ export interface NewToken {
   /** Who the token acts for; packages pushed with it belong to this owner. */
   owner?: string;
   expiresAt?: Date;
+  label?: string;
 }
 
 /** Whether text has the form of a symfeed token. */
@@ -86,6 +98,7 @@ export async function createToken(
     createdAt: new Date().toISOString(),
     ...(request.expiresAt ? { expiresAt: request.expiresAt.toISOString() } : {}),
     revoked: false,
+    ...(request.label ? { label: request.label } : {}),
   };
   await table.createEntity(row);
   return { token, info: toInfo(row) };

@@ -9,8 +9,7 @@ import { Readable } from 'node:stream';
 import { nugetV3Definitions } from '../../functions/nugetV3';
 import { LocalHost, startLocalHost } from '../../local/host';
 import { ensureFeed } from '../../shared/feeds/feedTable';
-import { checkToken, createToken, revokeToken } from '../../shared/feeds/tokens';
-import { ensureDefaultToken } from '../../shared/nuget/defaultToken';
+import { createToken } from '../../shared/feeds/tokens';
 import { receivePush } from '../../shared/nuget/push';
 import { getPackageRow } from '../../shared/packages/packageTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
@@ -438,45 +437,6 @@ describe('delete', () => {
       packageUidFor('default', doc?.name ?? ''),
     );
     expect(row?.state).toBe('deleted');
-  });
-});
-
-describe('the default token of npm start', () => {
-  it('stores a supplied token, keeps it across restarts, and pushes with it', async () => {
-    const supplied = `sf_${randomBytes(32).toString('base64url')}`;
-    expect(await ensureDefaultToken(stack.rt.storage, supplied)).toEqual({
-      token: supplied,
-      created: true,
-    });
-    expect(await ensureDefaultToken(stack.rt.storage, supplied)).toEqual({
-      token: supplied,
-      created: false,
-    });
-    const check = await checkToken(stack.rt.storage.tokensTable, supplied);
-    expect(check).toMatchObject({ valid: true, info: { feed: 'default', owner: 'default' } });
-    expect((await push(await nupkg('Start', '1.0.0'), supplied)).status).toBe(202);
-  });
-
-  it('makes one when none is supplied', async () => {
-    const { token: made, created } = await ensureDefaultToken(stack.rt.storage);
-    expect(created).toBe(true);
-    const check = await checkToken(stack.rt.storage.tokensTable, made);
-    expect(check.valid && [...check.info.scopes].sort()).toEqual(['delete', 'push', 'read']);
-  });
-
-  it('refuses a token that is malformed, revoked or of another feed, saying why', async () => {
-    await expect(ensureDefaultToken(stack.rt.storage, 'secret')).rejects.toThrow(
-      /SYMFEED_DEFAULT_TOKEN is not a symfeed token/,
-    );
-    const other = await createToken(stack.rt.storage.tokensTable, {
-      feed: 'other',
-      scopes: ['push'],
-    });
-    await expect(ensureDefaultToken(stack.rt.storage, other.token)).rejects.toThrow(
-      /token of feed "other"/,
-    );
-    await revokeToken(stack.rt.storage.tokensTable, other.info.id);
-    await expect(ensureDefaultToken(stack.rt.storage, other.token)).rejects.toThrow(/revoked/);
   });
 });
 

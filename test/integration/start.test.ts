@@ -1,15 +1,23 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
-import { freePort } from '../support/stack';
+import { freePort, portFree } from '../../local/ports';
+import { createToken } from '../../shared/feeds/tokens';
+import { createStorageClients, ensureStorage } from '../../shared/storage/clients';
 
 /**
  * `npm start` runs dist/local/start.js (npm test builds it first). With AzureWebJobsStorage set it
- * uses that account instead of its own Azurite, which lets this test run beside a developer's
- * `npm start` on the standard ports.
+ * uses that account instead of its own Azurite, which lets most of these tests run beside a
+ * developer's `npm start` on the standard ports; the tests of its own Azurite move it to free
+ * ports (SYMFEED_AZURITE_PORTS) and a temporary folder (SYMFEED_AZURITE_LOCATION).
  */
-const script = path.join(__dirname, '../../dist/local/start.js');
+const ROOT = path.join(__dirname, '../..');
+const script = path.join(ROOT, 'dist/local/start.js');
 let azurite: RunningAzurite;
 
 beforeAll(async () => {
@@ -19,29 +27,95 @@ beforeAll(async () => {
 });
 afterAll(() => azurite?.stop());
 
-function run(env: Record<string, string>): {
+interface Run {
   child: ChildProcess;
   output: () => string;
   exit: Promise<number | null>;
-} {
+}
+
+function watch(child: ChildProcess): Run {
   let output = '';
-  const child = spawn(process.execPath, [script], {
-    env: { PATH: process.env.PATH ?? '', AzureWebJobsStorage: azurite.connectionString, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   child.stdout?.on('data', (data: Buffer) => (output += data.toString()));
   child.stderr?.on('data', (data: Buffer) => (output += data.toString()));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, output: () => output, exit };
 }
 
+/**
+ * `node dist/local/start.js` on the test's Azurite, on another storage account, or (`null`) on
+ * an Azurite of its own.
+ */
+function run(env: Record<string, string>, storage: string | null = azurite.connectionString): Run {
+  return watch(
+    spawn(process.execPath, [script], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...(storage === null ? {} : { AzureWebJobsStorage: storage }),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+async function until(condition: () => boolean | Promise<boolean>, ms = 30_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!(await condition()) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return condition();
+}
+
+const ready = (started: Run) => until(() => started.output().includes('Press Ctrl-C to stop.'));
+
+/** Processes whose environment holds `marker`: what a run started, wherever it was reparented. */
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) {
+        found.push(Number(entry));
+      }
+    } catch {
+      // Gone already, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/** Ports and a data folder for `npm start`'s own Azurite, so it never touches the standard ones. */
+async function ownAzurite(): Promise<{
+  env: Record<string, string>;
+  ports: number[];
+  location: string;
+  marker: string;
+}> {
+  const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const location = await mkdtemp(path.join(tmpdir(), 'symfeed-start-'));
+  const marker = `SYMFEED_AZURITE_LOCATION=${location}`;
+  return {
+    env: {
+      PORT: String(ports[0]),
+      SYMFEED_AZURITE_PORTS: ports.slice(1).join(','),
+      SYMFEED_AZURITE_LOCATION: location,
+    },
+    ports,
+    location,
+    marker,
+  };
+}
+
+/** Nothing of a run is left: no process, no port held. */
+async function expectNothingLeft(own: { ports: number[]; marker: string }): Promise<void> {
+  expect(await until(() => processesWith(own.marker).length === 0, 15_000)).toBe(true);
+  for (const port of own.ports) expect(await until(() => portFree(port), 5_000)).toBe(true);
+}
+
 it('starts, prints the URLs, serves, and stops cleanly on Ctrl-C', async () => {
   const port = await freePort();
   const { child, output, exit } = run({ PORT: String(port) });
-  const deadline = Date.now() + 30_000;
-  while (!output().includes('Press Ctrl-C to stop.') && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await ready({ child, output, exit });
   expect(output()).toContain(`http://localhost:${port}/F/default/symbols`);
   expect(output()).toContain('az storage blob upload');
   expect((await fetch(`http://localhost:${port}/health`)).status).toBe(200);
@@ -67,4 +141,141 @@ it('names a bad setting and exits non-zero', async () => {
   const { output, exit } = run({ PORT: String(await freePort()), SYMFEED_MAX_ENTRIES: 'lots' });
   expect(await exit).toBe(1);
   expect(output()).toMatch(/symfeed cannot start: setting SYMFEED_MAX_ENTRIES is invalid/);
+});
+
+describe('its own Azurite', () => {
+  it.each([
+    [
+      'SYMFEED_DEFAULT_TOKEN',
+      'not-a-token-abc',
+      /setting SYMFEED_DEFAULT_TOKEN is invalid \(.*"sf_"/,
+    ],
+    ['SYMFEED_ADMIN_TOKEN', 'too-short-secret', /setting SYMFEED_ADMIN_TOKEN is invalid \(.*32/],
+    ['PORT', 'x', /setting PORT is invalid/],
+    ['SYMFEED_MAX_ENTRIES', 'lots', /setting SYMFEED_MAX_ENTRIES is invalid/],
+    ['SYMFEED_AZURITE_PORTS', '1,2', /setting SYMFEED_AZURITE_PORTS is invalid/],
+  ])('is never started when %s is bad', async (name, value, message) => {
+    const own = await ownAzurite();
+    try {
+      const { output, exit } = run({ ...own.env, [name]: value }, null);
+      expect(await exit).toBe(1);
+      expect(output()).toMatch(message);
+      // A secret, even a wrong one, is not echoed.
+      if (name.endsWith('_TOKEN')) expect(output()).not.toContain(value);
+      expect(readdirSync(own.location)).toEqual([]);
+      await expectNothingLeft(own);
+    } finally {
+      await rm(own.location, { recursive: true, force: true });
+    }
+  });
+
+  it('is stopped when start-up fails after it started', async () => {
+    const own = await ownAzurite();
+    try {
+      // A well-formed SYMFEED_DEFAULT_TOKEN that storage knows as another feed's: only storage can tell.
+      const [blob, queue, table] = own.env.SYMFEED_AZURITE_PORTS!.split(',').map(Number);
+      const before = await startAzurite({
+        ports: { blob: blob!, queue: queue!, table: table! },
+        location: own.location,
+      });
+      const storage = createStorageClients(before.connectionString);
+      await ensureStorage(storage);
+      const { token } = await createToken(storage.tokensTable, { feed: 'other', scopes: ['read'] });
+      await before.stop();
+
+      const { output, exit } = run({ ...own.env, SYMFEED_DEFAULT_TOKEN: token }, null);
+      expect(await exit).toBe(1);
+      expect(output()).toMatch(/SYMFEED_DEFAULT_TOKEN is already a token of feed "other"/);
+      await expectNothingLeft(own);
+      // And the next, correct start finds every port free.
+      const again = run(own.env, null);
+      expect(await ready(again)).toBe(true);
+      again.child.kill('SIGINT');
+      expect(await again.exit).toBe(0);
+      await expectNothingLeft(own);
+    } finally {
+      await rm(own.location, { recursive: true, force: true });
+    }
+  });
+
+  it('ends with start.js, even when start.js is killed outright', async () => {
+    const own = await ownAzurite();
+    try {
+      const started = run(own.env, null);
+      expect(await ready(started)).toBe(true);
+      expect(processesWith(own.marker).length).toBe(2);
+      started.child.kill('SIGKILL');
+      await started.exit;
+      await expectNothingLeft(own);
+    } finally {
+      await rm(own.location, { recursive: true, force: true });
+    }
+  });
+
+  it('stops with the host when only the npm process gets SIGTERM, as from an IDE', async () => {
+    const own = await ownAzurite();
+    try {
+      // --ignore-scripts skips prestart, the build (npm test built dist/ already); the process
+      // tree is what a user's `npm start` runs: npm, a shell, node start.js, Azurite.
+      const npm = watch(
+        spawn('npm', ['start', '--ignore-scripts'], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...own.env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        }),
+      );
+      expect(await ready(npm)).toBe(true);
+      expect(processesWith(own.marker).length).toBeGreaterThanOrEqual(3);
+      process.kill(npm.child.pid!, 'SIGTERM');
+      await npm.exit;
+      await expectNothingLeft(own);
+    } finally {
+      await rm(own.location, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the default token', () => {
+  /** A storage account no `npm start` has used yet. */
+  let fresh: RunningAzurite;
+  beforeEach(async () => {
+    fresh = await startAzurite({
+      ports: { blob: await freePort(), queue: await freePort(), table: await freePort() },
+    });
+  });
+  afterEach(() => fresh?.stop());
+
+  it('is made once, with an expiry, and reused by the next start without being printed', async () => {
+    const port = String(await freePort());
+    const first = run({ PORT: port }, fresh.connectionString);
+    expect(await ready(first)).toBe(true);
+    first.child.kill('SIGINT');
+    expect(await first.exit).toBe(0);
+    const token = /-ApiKey (sf_[A-Za-z0-9_-]{43})/.exec(first.output())?.[1];
+    expect(token).toBeDefined();
+    const id = /token ([0-9a-f]{16})/.exec(first.output())?.[1];
+    expect(first.output()).toMatch(/expires 20\d\d-\d\d-\d\d/);
+
+    const second = run({ PORT: port }, fresh.connectionString);
+    expect(await ready(second)).toBe(true);
+    second.child.kill('SIGINT');
+    expect(await second.exit).toBe(0);
+    expect(second.output()).not.toMatch(/sf_[A-Za-z0-9_-]{43}/);
+    expect(second.output()).toContain(`token ${id}`);
+    expect(second.output()).toContain(`npx symfeed token revoke ${id}`);
+  });
+
+  it('is not printed when it comes from SYMFEED_DEFAULT_TOKEN', async () => {
+    const supplied = `sf_${randomBytes(32).toString('base64url')}`;
+    const started = run(
+      { PORT: String(await freePort()), SYMFEED_DEFAULT_TOKEN: supplied },
+      fresh.connectionString,
+    );
+    expect(await ready(started)).toBe(true);
+    started.child.kill('SIGINT');
+    expect(await started.exit).toBe(0);
+    expect(started.output()).not.toContain(supplied);
+    expect(started.output()).toContain('$SYMFEED_DEFAULT_TOKEN');
+  });
 });
