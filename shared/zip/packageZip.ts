@@ -222,14 +222,22 @@ export class PackageZip {
     return this.zipfile.openReadStreamPromise(this.yauzlEntry(entry));
   }
 
-  /** Reads a small entry whole (symbol_index.json), refusing anything over maxBytes. */
-  async readSmallEntry(entry: ZipEntryInfo, maxBytes: number): Promise<Buffer> {
+  /** A small entry's bytes as a stream (symbol_index.json), refusing anything over maxBytes. */
+  openSmallEntry(entry: ZipEntryInfo, maxBytes: number): Promise<Readable> {
     if (entry.size > maxBytes) {
-      throw new Error(`"${entry.name}" is ${entry.size} bytes, over the limit of ${maxBytes}`);
+      return Promise.reject(
+        new Error(`"${entry.name}" is ${entry.size} bytes, over the limit of ${maxBytes}`),
+      );
     }
-    const stream = await this.entryStream(entry);
+    return this.entryStream(entry);
+  }
+
+  /** Reads a small entry whole (a .nuspec), refusing anything over maxBytes. */
+  async readSmallEntry(entry: ZipEntryInfo, maxBytes: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    for await (const chunk of await this.openSmallEntry(entry, maxBytes)) {
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks);
   }
 
