@@ -12,6 +12,7 @@ import { startStack, Stack } from '../support/stack';
  */
 const BOUND_MS = 10_000;
 const small = randomBytes(4_000);
+const evicted = randomBytes(4_000);
 const large = randomBytes(300_000);
 const other = randomBytes(5_000);
 
@@ -20,7 +21,8 @@ let pid: number;
 let frozen = false;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // Room in memory for one small file: the second one read pushes the first out.
+  stack = await startStack({ SYMFEED_HOT_CACHE_BYTES: '6000' });
   pid = azuritePid(stack.azurite.connectionString);
   await ensureFeed(stack.rt.storage.feedsTable, { name: 'cold-feed', visibility: 'public' });
   await stack.upload(
@@ -32,9 +34,11 @@ beforeAll(async () => {
           { clientKey: 'small/1/small', blobPath: 'small.bin' },
           { clientKey: 'large/1/large', blobPath: 'large.bin' },
           { clientKey: 'cold/1/cold', blobPath: 'small.bin' },
+          { clientKey: 'evicted/1/evicted', blobPath: 'evicted.bin' },
         ]),
       },
       { name: 'small.bin', data: small, compress: false },
+      { name: 'evicted.bin', data: evicted, compress: false },
       { name: 'large.bin', data: large, compress: false },
     ]),
   );
@@ -51,8 +55,9 @@ beforeAll(async () => {
   );
   expect((await stack.indexed('frozen.zip')).state).toBe('succeeded');
   expect((await stack.indexed('other.zip', 'cold-feed')).state).toBe('succeeded');
-  // Hot: the small file's bytes and the large file's location are now in memory.
-  for (const key of ['small/1/small', 'large/1/large']) {
+  // Hot: the small file's bytes and the large file's location are now in memory, and the evicted
+  // file's location without its bytes, which the next read must fetch from storage again.
+  for (const key of ['evicted/1/evicted', 'small/1/small', 'large/1/large']) {
     const response = await fetch(`${stack.symbols}/${key}`);
     expect(response.status).toBe(200);
     await response.arrayBuffer();
@@ -93,15 +98,16 @@ it('answers every symbol request within 10 s while storage is frozen, 503 unless
   freeze(pid);
   frozen = true;
   const url = (key: string, feed = 'default') => `${stack.host.url}/F/${feed}/symbols/${key}`;
-  const [hotSmall, hotLarge, coldHit, coldMiss, coldFeed, health] = await Promise.all([
+  const [hotSmall, hotEvicted, hotLarge, coldHit, coldMiss, coldFeed, health] = await Promise.all([
     timed(url('small/1/small')),
+    timed(url('evicted/1/evicted')),
     timed(url('large/1/large')),
     timed(url('cold/1/cold')),
     timed(url('never/1/asked')),
     timed(url('other/1/other', 'cold-feed')),
     timed(`${stack.host.url}/health`),
   ]);
-  const answers = { hotSmall, hotLarge, coldHit, coldMiss, coldFeed, health };
+  const answers = { hotSmall, hotEvicted, hotLarge, coldHit, coldMiss, coldFeed, health };
   // Compared as a whole, so that a failure shows every answer with its time.
   const observed = Object.entries(answers).map(([name, answer]) => ({
     name,
@@ -119,6 +125,7 @@ it('answers every symbol request within 10 s while storage is frozen, 503 unless
   });
   expect(observed).toEqual([
     expected('hotSmall', 200),
+    expected('hotEvicted', 503),
     expected('hotLarge', 503),
     expected('coldHit', 503),
     expected('coldMiss', 503),
