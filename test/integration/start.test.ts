@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RunningAzurite, startAzurite } from '../../local/azurite';
+import { AzuritePorts, RunningAzurite, startAzurite } from '../../local/azurite';
 import { freePort, portFree } from '../../local/ports';
 import { createToken } from '../../shared/feeds/tokens';
 import { createStorageClients, ensureStorage } from '../../shared/storage/clients';
@@ -84,30 +84,42 @@ function processesWith(marker: string): number[] {
   return found;
 }
 
-/** Ports and a data folder for `npm start`'s own Azurite, so it never touches the standard ones. */
-async function ownAzurite(): Promise<{
-  env: Record<string, string>;
-  ports: number[];
-  location: string;
-  marker: string;
-}> {
+interface OwnAzurite {
+  readonly env: Record<string, string>;
+  readonly ports: readonly number[];
+  readonly azurite: AzuritePorts;
+  readonly location: string;
+  /** In the environment of every process the run starts. */
+  readonly marker: string;
+}
+
+/**
+ * Runs `test` with ports and a data folder for `npm start`'s own Azurite, so it never touches
+ * the standard ones, and removes the folder after.
+ */
+async function withOwnAzurite(test: (own: OwnAzurite) => Promise<void>): Promise<void> {
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port = 0, blob = 0, queue = 0, table = 0] = ports;
   const location = await mkdtemp(path.join(tmpdir(), 'symfeed-start-'));
-  const marker = `SYMFEED_AZURITE_LOCATION=${location}`;
-  return {
-    env: {
-      PORT: String(ports[0]),
-      SYMFEED_AZURITE_PORTS: ports.slice(1).join(','),
-      SYMFEED_AZURITE_LOCATION: location,
-    },
-    ports,
-    location,
-    marker,
-  };
+  try {
+    await test({
+      env: {
+        PORT: String(port),
+        SYMFEED_AZURITE_PORTS: `${blob},${queue},${table}`,
+        SYMFEED_AZURITE_LOCATION: location,
+      },
+      ports,
+      azurite: { blob, queue, table },
+      location,
+      marker: `SYMFEED_AZURITE_LOCATION=${location}`,
+    });
+  } finally {
+    await rm(location, { recursive: true, force: true });
+  }
 }
 
 /** Nothing of a run is left: no process, no port held. */
-async function expectNothingLeft(own: { ports: number[]; marker: string }): Promise<void> {
+async function expectNothingLeft(own: OwnAzurite): Promise<void> {
   expect(await until(() => processesWith(own.marker).length === 0, 15_000)).toBe(true);
   for (const port of own.ports) expect(await until(() => portFree(port), 5_000)).toBe(true);
 }
@@ -154,9 +166,8 @@ describe('its own Azurite', () => {
     ['PORT', 'x', /setting PORT is invalid/],
     ['SYMFEED_MAX_ENTRIES', 'lots', /setting SYMFEED_MAX_ENTRIES is invalid/],
     ['SYMFEED_AZURITE_PORTS', '1,2', /setting SYMFEED_AZURITE_PORTS is invalid/],
-  ])('is never started when %s is bad', async (name, value, message) => {
-    const own = await ownAzurite();
-    try {
+  ])('is never started when %s is bad', (name, value, message) =>
+    withOwnAzurite(async (own) => {
       const { output, exit } = run({ ...own.env, [name]: value }, null);
       expect(await exit).toBe(1);
       expect(output()).toMatch(message);
@@ -164,20 +175,13 @@ describe('its own Azurite', () => {
       if (name.endsWith('_TOKEN')) expect(output()).not.toContain(value);
       expect(readdirSync(own.location)).toEqual([]);
       await expectNothingLeft(own);
-    } finally {
-      await rm(own.location, { recursive: true, force: true });
-    }
-  });
+    }),
+  );
 
-  it('is stopped when start-up fails after it started', async () => {
-    const own = await ownAzurite();
-    try {
+  it('is stopped when start-up fails after it started', () =>
+    withOwnAzurite(async (own) => {
       // A well-formed SYMFEED_DEFAULT_TOKEN that storage knows as another feed's: only storage can tell.
-      const [blob, queue, table] = own.env.SYMFEED_AZURITE_PORTS!.split(',').map(Number);
-      const before = await startAzurite({
-        ports: { blob: blob!, queue: queue!, table: table! },
-        location: own.location,
-      });
+      const before = await startAzurite({ ports: own.azurite, location: own.location });
       const storage = createStorageClients(before.connectionString);
       await ensureStorage(storage);
       const { token } = await createToken(storage.tokensTable, { feed: 'other', scopes: ['read'] });
@@ -193,28 +197,20 @@ describe('its own Azurite', () => {
       again.child.kill('SIGINT');
       expect(await again.exit).toBe(0);
       await expectNothingLeft(own);
-    } finally {
-      await rm(own.location, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('ends with start.js, even when start.js is killed outright', async () => {
-    const own = await ownAzurite();
-    try {
+  it('ends with start.js, even when start.js is killed outright', () =>
+    withOwnAzurite(async (own) => {
       const started = run(own.env, null);
       expect(await ready(started)).toBe(true);
       expect(processesWith(own.marker).length).toBe(2);
       started.child.kill('SIGKILL');
       await started.exit;
       await expectNothingLeft(own);
-    } finally {
-      await rm(own.location, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('stops with the host when only the npm process gets SIGTERM, as from an IDE', async () => {
-    const own = await ownAzurite();
-    try {
+  it('stops with the host when only the npm process gets SIGTERM, as from an IDE', () =>
+    withOwnAzurite(async (own) => {
       // --ignore-scripts skips prestart, the build (npm test built dist/ already); the process
       // tree is what a user's `npm start` runs: npm, a shell, node start.js, Azurite.
       const npm = watch(
@@ -230,10 +226,7 @@ describe('its own Azurite', () => {
       process.kill(npm.child.pid!, 'SIGTERM');
       await npm.exit;
       await expectNothingLeft(own);
-    } finally {
-      await rm(own.location, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('the default token', () => {
