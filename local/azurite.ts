@@ -35,20 +35,18 @@ export interface AzuriteOptions {
 }
 
 /**
- * Runs Azurite's script with the arguments after `--`, and stops it when the IPC channel to the
- * parent closes: that happens however the parent ends, SIGKILL included, so Azurite never outlives
- * it holding its ports. SIGTERM is Azurite's own graceful stop.
+ * Runs the script after `--` (Azurite's) with the arguments after it, and stops it when the IPC
+ * channel to the parent closes: that happens however the parent ends, SIGKILL included, so
+ * Azurite never outlives it holding its ports. SIGTERM is Azurite's own graceful stop.
  */
 const LAUNCHER = `
-const script = ${JSON.stringify(require.resolve('azurite/dist/src/azurite.js'))};
-process.argv.splice(1, 0, script);
 process.on('disconnect', () => {
   process.kill(process.pid, 'SIGTERM');
   setTimeout(() => process.exit(0), 5000).unref();
 });
 // Listening must not keep Azurite alive once its servers have closed.
 process.channel.unref();
-require(script);
+require(process.argv[1]);
 `;
 
 /**
@@ -60,6 +58,7 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     '-e',
     LAUNCHER,
     '--',
+    require.resolve('azurite/dist/src/azurite.js'),
     '--silent',
     '--skipApiVersionCheck',
     '--disableTelemetry',
