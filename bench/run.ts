@@ -7,6 +7,7 @@ import { INDEX_FEED, indexingScenario } from './scenarios/indexing';
 import { rawScenario } from './scenarios/raw';
 import { scaleScenario } from './scenarios/scale';
 import { serveScenario, ServeCell } from './scenarios/serve';
+import { soakScenario } from './scenarios/soak';
 import { childPid } from './support/cpu';
 import { machine } from './support/machine';
 import { LATEST_JSON, ROOT } from './support/paths';
@@ -35,6 +36,8 @@ const PLAN = quick
       scaleKeys: 100_000,
       scaleSeconds: 4,
       peerSeconds: 4,
+      // The soak keeps its full length: memory growth needs the minute to show.
+      soak: { warmUpSeconds: 10, seconds: 60, connections: 16 },
     }
   : {
       connections: [1, 16, 64],
@@ -45,6 +48,7 @@ const PLAN = quick
       scaleKeys: 1_000_000,
       scaleSeconds: 10,
       peerSeconds: 10,
+      soak: { warmUpSeconds: 10, seconds: 60, connections: 16 },
     };
 
 const begun = performance.now();
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
       log,
     );
     const peer = await debuginfodScenario(hot.url, fixtures.debugFiles, PLAN.peerSeconds, log);
+    const soak = await soakScenario(hot, fixtures, PLAN.soak, log);
 
     // The hot server indexes too: stop it so that only the indexer under test sees new packages.
     await hot.stop();
@@ -167,6 +172,33 @@ async function main(): Promise<void> {
         aim: { op: '<=', limit: 1 },
       },
       {
+        name: `soak.requestsPerSecond (${soak.seconds} s, hits and misses, hot, c=${soak.connections})`,
+        value: soak.requestsPerSecond,
+        unit: 'req/s',
+        baseline: null,
+        baselineLabel: '',
+        measured: soak.requestsPerSecond,
+        aim: { op: '>=', limit: 1000 },
+      },
+      {
+        name: `soak.errors (${soak.requests} requests)`,
+        value: soak.errors,
+        unit: '',
+        baseline: null,
+        baselineLabel: '',
+        measured: soak.errors,
+        aim: { op: '<=', limit: 0 },
+      },
+      {
+        name: `soak.rssGrowthPercent (after ${soak.warmUpSeconds} s warm-up)`,
+        value: soak.rssEndMB,
+        unit: 'MB',
+        baseline: soak.rssAfterWarmUpMB,
+        baselineLabel: 'MB after warm-up',
+        measured: soak.rssGrowthPercent,
+        aim: { op: '<', limit: 10 },
+      },
+      {
         name: `indexKeysPerSecond (${indexing.small.keys} small entries)`,
         value: indexing.small.keysPerSecond,
         unit: 'keys/s',
@@ -207,6 +239,11 @@ async function main(): Promise<void> {
       indexKeysPerSecond: round(indexing.small.keysPerSecond, 0),
       indexPeakRssMB: round(indexing.large.peakRssMB, 0),
       scaleP99Ratio: round(scale.scaleP99Ratio),
+      soak: {
+        requestsPerSecond: round(soak.requestsPerSecond, 0),
+        errors: soak.errors,
+        rssGrowthPercent: round(soak.rssGrowthPercent, 1),
+      },
       aims: Object.fromEntries(
         figures.map((f) => [
           f.name.split(' ')[0],
@@ -221,6 +258,7 @@ async function main(): Promise<void> {
           rawSmallRequestsPerSecond: raw.rawSmallRequestsPerSecond,
         },
         debuginfod: peerDetails(peer),
+        soak,
         indexing,
         scale: {
           smallKeys: scale.smallKeys,

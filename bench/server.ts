@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   // A clean exit on request, so that --cpu-prof gets to write its profile.
   process.on('message', (message) => {
     if (message === 'stop') void host.close().finally(() => process.exit(0));
+    // The JavaScript heap, which /proc cannot tell apart from the rest of the resident set.
+    if (message === 'heap') process.send?.({ type: 'heap', ...process.memoryUsage() });
   });
   process.on('disconnect', () => process.exit(0));
   process.send?.({ type: 'ready', url: host.url.replace('localhost', '127.0.0.1') });

@@ -7,18 +7,24 @@ export interface Figure {
   readonly baselineLabel: string;
   /** The figure the aim applies to (a ratio, or the value itself for absolute aims). */
   readonly measured: number | null;
-  readonly aim: { readonly op: '<=' | '>='; readonly limit: number };
+  readonly aim: { readonly op: '<=' | '>=' | '<'; readonly limit: number };
 }
 
 export function met(figure: Figure): boolean | null {
   if (figure.measured === null) return null;
-  return figure.aim.op === '<='
-    ? figure.measured <= figure.aim.limit
-    : figure.measured >= figure.aim.limit;
+  switch (figure.aim.op) {
+    case '<=':
+      return figure.measured <= figure.aim.limit;
+    case '<':
+      return figure.measured < figure.aim.limit;
+    case '>=':
+      return figure.measured >= figure.aim.limit;
+  }
 }
 
 export function fmt(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '-';
+  if (Number.isInteger(value) && Math.abs(value) < 1000) return String(value);
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
   if (Math.abs(value) >= 100) return value.toFixed(0);
   return value.toFixed(digits);

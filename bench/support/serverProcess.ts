@@ -18,6 +18,8 @@ export interface ServerProcess {
   readonly pid: number;
   /** Resident set now and at its peak (VmHWM), in MiB, from /proc. */
   memory(): { rssMB: number; peakRssMB: number };
+  /** Its JavaScript heap in use, in MiB, asked over the IPC channel. */
+  heapUsedMB(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,16 @@ export async function startServer(options: ServerOptions): Promise<ServerProcess
     url,
     pid,
     memory: () => memoryOf(pid),
+    heapUsedMB: () =>
+      new Promise((resolve) => {
+        const onMessage = (message: { type?: string; heapUsed?: number }) => {
+          if (message.type !== 'heap') return;
+          child.off('message', onMessage);
+          resolve((message.heapUsed ?? NaN) / 1024 / 1024);
+        };
+        child.on('message', onMessage);
+        child.send('heap');
+      }),
     stop: () => stopChild(child),
   };
 }
