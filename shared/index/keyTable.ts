@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { odata, RestError, TableClient, TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { keyDigest } from '../keys/clientKey';
@@ -48,11 +47,43 @@ export interface KeyRowRef {
   readonly source: KeySource;
 }
 
+/** A package offering a key: which one, in which blob, by which kind of offer. */
+export interface KeyHolder {
+  readonly packageUid: string;
+  readonly blob: string;
+  readonly source: KeySource;
+}
+
 /** A key of this package that another package's file answers instead. */
 export interface LostKey {
   readonly key: string;
   readonly source: KeySource;
-  readonly winner: { readonly blob: string; readonly source: KeySource };
+  readonly winner: KeyHolder;
+}
+
+/** A key this package now serves in place of another package, which still offers it. */
+export interface TakenKey {
+  readonly key: string;
+  readonly source: KeySource;
+  readonly from: KeyHolder;
+  /** Further packages offering the key, served until now by `from` and now by this package. */
+  readonly others: readonly KeyHolder[];
+}
+
+export interface KeyWrites {
+  readonly lost: readonly LostKey[];
+  readonly taken: readonly TakenKey[];
+}
+
+/** A key some package still offers after this package's rows for it went. */
+export interface KeyRemoval {
+  readonly key: string;
+  /** The package serving the key now. */
+  readonly winner: KeyHolder;
+  /** True when the removed package was serving it: `winner` took over from it. */
+  readonly handedOver: boolean;
+  /** When handed over: further packages offering the key, now served by `winner`. */
+  readonly others: readonly KeyHolder[];
 }
 
 function partitionKey(feed: string, digest: string): string {
@@ -92,6 +123,22 @@ const locationSchema = z.object({
 
 function locationOf(row: Row): EntryLocation {
   return locationSchema.parse(JSON.parse(row.location));
+}
+
+function holderOf(row: Row): KeyHolder {
+  return { packageUid: row.packageUid, blob: locationOf(row).blob, source: row.source };
+}
+
+/** The packages behind candidates, each once, leaving out those `except` names. */
+function holdersOf(candidates: readonly Candidate[], except: readonly string[]): KeyHolder[] {
+  const seen = new Set(except);
+  const holders: KeyHolder[] = [];
+  for (const { row } of candidates) {
+    if (seen.has(row.packageUid)) continue;
+    seen.add(row.packageUid);
+    holders.push(holderOf(row));
+  }
+  return holders;
 }
 
 const winnerSchema = rowSchema.extend({
@@ -146,20 +193,18 @@ function statusOf(error: unknown): number | undefined {
 /**
  * Writes this package's rows for its keys, and makes each key's winner the best of its candidates.
  * Rewriting the same keys for the same package replaces them in place. Returns the keys another
- * package wins.
+ * package wins, and those this package took over from another.
  */
 export async function writeKeyRows(
   table: TableClient,
   owner: KeyRowOwner,
   records: readonly KeyRecord[],
-): Promise<LostKey[]> {
+): Promise<KeyWrites> {
   // A key offered twice by one package would have a transaction touch its rows twice, which
   // fails it as a whole: the second offer takes the slow path.
   const contested: Candidate[] = [];
   const once = new Map<string, Candidate>();
-  for (const [index, record] of records.entries()) {
-    // Hashing 55,000 keys held the event loop for 0.2-0.5 s: serving goes on every 1,000.
-    if (index % 1_000 === 999) await nextTurn();
+  for (const record of records) {
     const candidate = candidateOf(owner, record);
     if (once.has(candidate.digest)) contested.push(candidate);
     else once.set(candidate.digest, candidate);
@@ -168,24 +213,35 @@ export async function writeKeyRows(
   await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
     contested.push(...(await writeUncontested(table, group)));
   });
-  const outcomes = await mapLimit(contested, ROW_CONCURRENCY, async (candidate) => {
+  const lost: LostKey[] = [];
+  const taken: TakenKey[] = [];
+  await mapLimit(contested, ROW_CONCURRENCY, async (candidate) => {
     await table.upsertEntity(candidateEntity(candidate), 'Replace');
+    let before: WinnerRow | undefined;
     const winner = await settleWinner(table, candidate, async (current) => {
+      before = current;
       // Rewriting its own winning row (a new location, maybe) keeps what was known; a winner not
       // found while this key was contested may have candidates this writer does not know of.
       if (current?.candidate === candidate.rowKey) return winnerEntity(candidate, current.shared);
       if (current && current.candidate < candidate.rowKey) return { ...current, shared: true };
       return winnerEntity(candidate, true);
     });
-    if (!winner || winner.packageUid === owner.packageUid) return undefined;
     const { key, source } = candidate.row;
-    return { key, source, winner: { blob: locationOf(winner).blob, source: winner.source } };
+    if (winner && winner.packageUid !== owner.packageUid) {
+      lost.push({ key, source, winner: holderOf(winner) });
+    } else if (before && before.packageUid !== owner.packageUid) {
+      // Rare (an explicit mapping arriving for a derived key, an earlier package re-indexed):
+      // one range read finds the packages the previous winner served in their place.
+      const { candidates } = await readKeyRows(table, { ...candidate, key });
+      const others = holdersOf(candidates, [owner.packageUid, before.packageUid]);
+      taken.push({ key, source, from: holderOf(before), others });
+    }
   });
   // In the package's own order, whatever order the transactions finished in.
   const order = new Map(records.map((record, index) => [record.key, index]));
-  return outcomes
-    .filter((outcome): outcome is LostKey => outcome !== undefined)
-    .sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
+  const byOrder = (a: { key: string }, b: { key: string }) =>
+    (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0);
+  return { lost: lost.sort(byOrder), taken: taken.sort(byOrder) };
 }
 
 /** Rows grouped by partition, as many per group as one transaction takes. */
@@ -396,6 +452,8 @@ interface RemovalPlan {
   readonly tombstone: boolean;
   /** A tombstone found with nothing else left of the key, to be deleted. */
   readonly leftover?: string;
+  /** What the removal leaves, once it has gone in. */
+  readonly outcome?: KeyRemoval;
 }
 
 /**
@@ -421,7 +479,9 @@ function planFromWinner(removal: Removal, winner: WinnerRead | undefined): Remov
   const { etag: _etag, ...entity } = current;
   const condition = { etag: winner.etag };
   actions.push(['update', won ? tombstoneEntity(removal) : entity, 'Replace', condition]);
-  return { removal, actions, tombstone: won };
+  if (won) return { removal, actions, tombstone: true };
+  const outcome = { key: removal.key, winner: holderOf(current), handedOver: false, others: [] };
+  return { removal, actions, tombstone: false, outcome };
 }
 
 /** The removal of a key's rows from all of them (see planFromWinner). */
@@ -441,13 +501,20 @@ function planRemoval(removal: Removal, rows: KeyRows): RemovalPlan {
     if (own.length === 0) return plan;
     const { etag: _etag, ...entity } = current;
     actions.push(['update', entity, 'Replace', condition]);
-    return plan;
+    const outcome = { key: removal.key, winner: holderOf(current), handedOver: false, others: [] };
+    return { ...plan, outcome };
   }
   const others = rows.candidates.filter((candidate) => !removal.rowKeys.has(candidate.rowKey));
   const [next] = others;
   if (next) {
     actions.push(['update', winnerEntity(next, others.length > 1), 'Replace', condition]);
-    return plan;
+    const outcome = {
+      key: removal.key,
+      winner: holderOf(next.row),
+      handedOver: true,
+      others: holdersOf(others, [next.row.packageUid]),
+    };
+    return { ...plan, outcome };
   }
   if (!current && own.length === 0) return { ...plan, leftover: winner.etag };
   actions.push(['update', tombstoneEntity(removal), 'Replace', condition]);
@@ -492,7 +559,7 @@ async function submitRemovals(table: TableClient, plans: readonly RemovalPlan[])
 }
 
 /** Keys whose rows are read and removed together, so that reads and writes stay close in time. */
-const REMOVAL_WINDOW = 1_000;
+const REMOVAL_WINDOW = 2_000;
 /** Operations one key's removal may take: two candidates (explicit and derived) and the winner. */
 const MAX_REMOVAL_ACTIONS = 3;
 
@@ -507,7 +574,7 @@ export async function deleteKeyRows(
   table: TableClient,
   owner: KeyRowOwner,
   refs: readonly KeyRowRef[],
-): Promise<void> {
+): Promise<KeyRemoval[]> {
   const byKey = new Map<string, Removal & { rowKeys: Set<string> }>();
   for (const { key, source } of refs) {
     const digest = keyDigest(key);
@@ -520,6 +587,10 @@ export async function deleteKeyRows(
     }
   }
   const removals = [...byKey.values()];
+  const outcomes: KeyRemoval[] = [];
+  const done = (plan: RemovalPlan) => {
+    if (plan.outcome) outcomes.push(plan.outcome);
+  };
   for (let start = 0; start < removals.length; start += REMOVAL_WINDOW) {
     const window = removals.slice(start, start + REMOVAL_WINDOW);
     const plans = await mapLimit(window, ROW_CONCURRENCY, async (removal) => {
@@ -530,16 +601,20 @@ export async function deleteKeyRows(
     });
     const transactions = transactionsOf(plans, ROWS_PER_TRANSACTION / MAX_REMOVAL_ACTIONS);
     await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
-      if (await submitRemovals(table, group)) return;
-      await mapLimit(group, ROW_CONCURRENCY, (plan) => removeAlone(table, plan.removal));
+      if (await submitRemovals(table, group)) group.forEach(done);
+      else
+        await mapLimit(group, ROW_CONCURRENCY, async (plan) =>
+          done(await removeAlone(table, plan.removal)),
+        );
     });
   }
+  return outcomes;
 }
 
-async function removeAlone(table: TableClient, removal: Removal): Promise<void> {
+async function removeAlone(table: TableClient, removal: Removal): Promise<RemovalPlan> {
   for (let attempt = 0; attempt < WINNER_ATTEMPTS; attempt++) {
     const plan = planRemoval(removal, await readKeyRows(table, removal));
-    if (await submitRemovals(table, [plan])) return;
+    if (await submitRemovals(table, [plan])) return plan;
   }
   throw new Error(
     `the rows of key digest ${removal.digest} kept changing under ${WINNER_ATTEMPTS} attempts`,

@@ -1,6 +1,7 @@
 import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
-import { deleteKeyRows, KeyRowOwner, LostKey, writeKeyRows } from '../index/keyTable';
+import { deleteKeyRows, KeyRowOwner, writeKeyRows } from '../index/keyTable';
+import { ownHandovers, tellOthers, withHandovers } from '../packages/handovers';
 import { KeyRecord } from '../index/location';
 import { getPackageRow, replacePackageRow, StoredPackageRow } from '../packages/packageTable';
 import { packageUidFor } from '../packages/packageUid';
@@ -188,14 +189,17 @@ async function indexOnce(
     errors: [],
     warnings: [],
   });
-  const lost = await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
-  await deleteKeyRows(storage.symbolKeysTable, owner, [...stale.values()]);
+  const writes = await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
+  const removed = await deleteKeyRows(storage.symbolKeysTable, owner, [...stale.values()]);
   const changed = [...analysis.keys, ...stale.values()].map((record: KeyRecord) => record.key);
   deps.keysChanged?.(feed, changed);
+  await tellOthers(storage, feed, { packageUid, blob: blobName }, { taken: writes.taken, removed });
 
   // Checked before the final document too, so that an overtaken run leaves the document alone.
   const current = await getPackageRow(storage.packagesTable, feed, packageUid);
-  if (current?.etag !== claim) return overtaken(deps, current, blobEtag, owner, analysis.keys);
+  if (current?.etag !== claim) {
+    return overtaken(deps, current, blobName, blobEtag, owner, analysis.keys);
+  }
 
   const state: PackageState = analysis.damaged
     ? 'damaged'
@@ -203,15 +207,19 @@ async function indexOnce(
       ? 'partial'
       : 'succeeded';
   history = [...history, change(state, analysis.damaged)];
-  const doc: StatusDocument = {
-    ...base,
-    ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
-    state,
-    history: trim(history),
-    keys: analysis.keys,
-    errors: analysis.errors,
-    warnings: [...analysis.warnings, ...lost.map(lostKeyWarning)],
-  };
+  const handovers = ownHandovers(previous?.handovers ?? [], analysis.keys, writes, now());
+  const doc: StatusDocument = withHandovers(
+    {
+      ...base,
+      ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
+      state,
+      history: trim(history),
+      keys: analysis.keys,
+      errors: analysis.errors,
+      warnings: analysis.warnings,
+    },
+    handovers,
+  );
   await writeStatusDocument(storage.statusContainer, doc);
   const committed = await replacePackageRow(
     storage.packagesTable,
@@ -228,7 +236,7 @@ async function indexOnce(
   );
   if (committed === undefined) {
     const latest = await getPackageRow(storage.packagesTable, feed, packageUid);
-    return overtaken(deps, latest, blobEtag, owner, analysis.keys);
+    return overtaken(deps, latest, blobName, blobEtag, owner, analysis.keys);
   }
   return {
     kind: 'indexed',
@@ -250,6 +258,7 @@ async function indexOnce(
 async function overtaken(
   deps: IndexerDeps,
   current: StoredPackageRow | undefined,
+  blobName: string,
   blobEtag: string,
   owner: KeyRowOwner,
   written: readonly KeyRecord[],
@@ -257,16 +266,17 @@ async function overtaken(
   const { storage } = deps;
   const { feed, packageUid } = owner;
   if (!current || current.state === 'deleted' || DELETING_STATES.has(current.state)) {
-    await deleteKeyRows(storage.symbolKeysTable, owner, written);
+    const removed = await deleteKeyRows(storage.symbolKeysTable, owner, written);
     deps.keysChanged?.(
       feed,
       written.map((record) => record.key),
     );
+    await tellOthers(storage, feed, { packageUid, blob: blobName }, { removed });
     return { kind: 'deleting', packageUid };
   }
   if (current.blobEtag === blobEtag) return { kind: 'superseded', packageUid };
   const blob = await storage.packagesContainer
-    .getBlobClient(`${feed}/${current.name}`)
+    .getBlobClient(blobName)
     .getProperties()
     .catch(() => undefined);
   // This run's content is still the blob's (the other run read an older one and will fail):
@@ -323,15 +333,6 @@ async function analyse(
   } finally {
     zip.close();
   }
-}
-
-/** Design.md's precedence: the package that loses a key is told which package serves it. */
-function lostKeyWarning({ key, source, winner }: LostKey): string {
-  const why =
-    winner.source === 'explicit' && source === 'derived'
-      ? 'an explicit mapping beats a derived key'
-      : 'it was indexed earlier';
-  return `key "${key}" is also offered by package "${winner.blob}", which is served instead: ${why}`;
 }
 
 function now(): string {

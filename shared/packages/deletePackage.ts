@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { feedNameSchema } from '../feeds/feedName';
 import { deleteKeyRows } from '../index/keyTable';
 import { StorageClients } from '../storage/clients';
+import { tellOthers } from './handovers';
 import { getPackageRow, setPackageState } from './packageTable';
 import { DELETING_STATES, PackageState } from './states';
 import { MAX_HISTORY, readStatusDocument, writeStatusDocument } from './statusDocument';
@@ -106,7 +107,7 @@ export interface DeleteBudget {
  * A minute a run: far under the Functions timeout (5 minutes on the Consumption plan, 30 on
  * Flex Consumption), with room for one step over a slow storage account.
  */
-const DEFAULT_BUDGET: DeleteBudget = { keysPerStep: 2_000, runMs: 60_000 };
+const DEFAULT_BUDGET: DeleteBudget = { keysPerStep: 5_000, runMs: 60_000 };
 
 /**
  * Deletes a package: exactly the key rows its status document lists (no scans), then its blob,
@@ -137,11 +138,12 @@ export async function deletePackage(
   const started = Date.now();
   for (let at = message.from ?? 0; at < keys.length;) {
     const step = keys.slice(at, at + budget.keysPerStep);
-    await deleteKeyRows(storage.symbolKeysTable, owner, step);
+    const removed = await deleteKeyRows(storage.symbolKeysTable, owner, step);
     deps.keysChanged?.(
       feed,
       step.map((record) => record.key),
     );
+    await tellOthers(storage, feed, { packageUid, blob: `${feed}/${row.name}` }, { removed });
     at += step.length;
     if (at < keys.length && Date.now() - started >= budget.runMs) {
       await storage.deletesQueue.sendMessage(queueText({ ...message, from: at }));

@@ -130,6 +130,16 @@ export async function setPackageState(
   }
 }
 
+/** After another package changed this one's warnings (a key handed over between them). */
+export async function setWarningCount(
+  table: TableClient,
+  feed: string,
+  packageUid: string,
+  warningCount: number,
+): Promise<void> {
+  await table.updateEntity({ partitionKey: feed, rowKey: packageUid, warningCount }, 'Merge');
+}
+
 /** Every package of a feed (one partition), optionally in one state. */
 export async function listPackages(
   table: TableClient,

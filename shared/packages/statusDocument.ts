@@ -1,5 +1,6 @@
 import { ContainerClient, RestError } from '@azure/storage-blob';
 import { KeyRecord } from '../index/location';
+import type { KeyHandover } from './handovers';
 import { PackageState, StateChange } from './states';
 
 /** The record of one package: its state, every key it contributed and where, its problems. */
@@ -22,6 +23,8 @@ export interface StatusDocument {
   readonly keys: readonly KeyRecord[];
   readonly errors: readonly string[];
   readonly warnings: readonly string[];
+  /** Keys this package and another hand over between them (see handovers.ts). */
+  readonly handovers?: readonly KeyHandover[];
 }
 
 /** Older transitions are dropped past this many so that a busy package's document stays small. */
@@ -58,4 +61,50 @@ export async function writeStatusDocument(
     .upload(body, Buffer.byteLength(body), {
       blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
     });
+}
+
+/** What a conditional rewrite of a document names: the blob as it was read. */
+export interface StatusDocumentVersion {
+  readonly etag: string;
+  readonly fullListEtag: string | undefined;
+}
+
+/** The whole record and its version, for a change that must not undo a write made in between. */
+export async function readStatusDocumentForUpdate(
+  container: ContainerClient,
+  feed: string,
+  packageUid: string,
+): Promise<{ doc: StatusDocument; version: StatusDocumentVersion } | undefined> {
+  const blob = container.getBlobClient(statusBlobName(feed, packageUid));
+  let etag;
+  try {
+    etag = (await blob.getProperties()).etag ?? '';
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    throw error;
+  }
+  // Read after its ETag: a blob changed in between fails the rewrite, never goes unnoticed.
+  const doc = await readStatusDocument(container, feed, packageUid);
+  return doc && { doc, version: { etag, fullListEtag: undefined } };
+}
+
+/** Writes the record only if it did not change since `version` was read; false if it did. */
+export async function replaceStatusDocument(
+  container: ContainerClient,
+  doc: StatusDocument,
+  version: StatusDocumentVersion,
+): Promise<boolean> {
+  const body = JSON.stringify(doc, null, 2);
+  try {
+    await container
+      .getBlockBlobClient(statusBlobName(doc.feed, doc.packageUid))
+      .upload(body, Buffer.byteLength(body), {
+        blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
+        conditions: { ifMatch: version.etag },
+      });
+    return true;
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 412) return false;
+    throw error;
+  }
 }

@@ -41,6 +41,14 @@ function owner(feed: string, name: string, firstIndexedAt: number): KeyRowOwner 
   return { feed, packageUid: name.padEnd(32, '0'), firstIndexedAt };
 }
 
+function holder(pkg: KeyRowOwner, source: KeySource = 'explicit') {
+  return {
+    packageUid: pkg.packageUid,
+    blob: `${pkg.feed}/${pkg.packageUid.slice(0, 8)}.zip`,
+    source,
+  };
+}
+
 function record(key: string, pkg: KeyRowOwner, source: KeySource = 'explicit'): KeyRecord {
   return {
     key,
@@ -84,7 +92,7 @@ it('writes a candidate and a winner row per key, and serves each key with a poin
       a,
       keys.map((key) => record(key, a)),
     ),
-  ).toEqual([]);
+  ).toEqual({ lost: [], taken: [] });
   const rows = await rowsOf(feed);
   expect(rows).toHaveLength(500);
   expect(rows.filter((row) => !row.rowKey.includes('_'))).toHaveLength(250);
@@ -110,7 +118,16 @@ it('lets the earlier package win a shared key, and tells the later one which pac
     early,
     [...shared, 'early-only'].map((key) => record(key, early)),
   );
-  expect(lostByEarly).toEqual([]);
+  // The earlier package takes the shared keys over, and is told from which package.
+  expect(lostByEarly).toEqual({
+    lost: [],
+    taken: shared.map((key) => ({
+      key,
+      source: 'explicit',
+      from: holder(late),
+      others: [],
+    })),
+  });
   for (const key of shared) expect(await servedBy(feed, key)).toBe(`${feed}/early000.zip`);
   expect(await servedBy(feed, 'late-only')).toBe(`${feed}/late0000.zip`);
 
@@ -120,13 +137,10 @@ it('lets the earlier package win a shared key, and tells the later one which pac
     late,
     [...shared, 'late-only'].map((key) => record(key, late)),
   );
-  expect(lostByLate).toEqual(
-    shared.map((key) => ({
-      key,
-      source: 'explicit',
-      winner: { blob: `${feed}/early000.zip`, source: 'explicit' },
-    })),
-  );
+  expect(lostByLate).toEqual({
+    lost: shared.map((key) => ({ key, source: 'explicit', winner: holder(early) })),
+    taken: [],
+  });
 });
 
 it('puts an explicit mapping before a derived key, even of a package indexed earlier', async () => {
@@ -134,11 +148,15 @@ it('puts an explicit mapping before a derived key, even of a package indexed ear
   const derived = owner(feed, 'derived', 1);
   const explicit = owner(feed, 'explicit', 2);
   await writeKeyRows(table, derived, [record('k', derived, 'derived')]);
-  expect(await writeKeyRows(table, explicit, [record('k', explicit, 'explicit')])).toEqual([]);
+  expect(await writeKeyRows(table, explicit, [record('k', explicit, 'explicit')])).toEqual({
+    lost: [],
+    taken: [{ key: 'k', source: 'explicit', from: holder(derived, 'derived'), others: [] }],
+  });
   expect(await servedBy(feed, 'k')).toBe(`${feed}/explicit.zip`);
-  expect(await writeKeyRows(table, derived, [record('k', derived, 'derived')])).toEqual([
-    { key: 'k', source: 'derived', winner: { blob: `${feed}/explicit.zip`, source: 'explicit' } },
-  ]);
+  expect(await writeKeyRows(table, derived, [record('k', derived, 'derived')])).toEqual({
+    lost: [{ key: 'k', source: 'derived', winner: holder(explicit) }],
+    taken: [],
+  });
 });
 
 it('keeps a package that offers one key twice (explicit and derived) to its explicit row', async () => {
@@ -148,7 +166,7 @@ it('keeps a package that offers one key twice (explicit and derived) to its expl
     record('dup', pkg, 'derived'),
     record('dup', pkg, 'explicit'),
   ]);
-  expect(lost).toEqual([]);
+  expect(lost).toEqual({ lost: [], taken: [] });
   expect((await findLocation(table, feed, 'dup'))?.source).toBe('explicit');
   await deleteKeyRows(table, pkg, [{ key: 'dup', source: 'explicit' }]);
   expect((await findLocation(table, feed, 'dup'))?.source).toBe('derived');
@@ -166,13 +184,18 @@ it('hands a deleted winner’s keys to the next candidate, and removes keys nobo
   await writeKeyRows(table, second, [record('shared', second)]);
   expect(await servedBy(feed, 'shared')).toBe(`${feed}/p1000000.zip`);
 
-  // Deleting a candidate that does not win changes nothing that is served.
-  await deleteKeyRows(table, second, [{ key: 'shared', source: 'explicit' }]);
-  expect(await servedBy(feed, 'shared')).toBe(`${feed}/p1000000.zip`);
-  await deleteKeyRows(table, first, [
-    { key: 'shared', source: 'explicit' },
-    { key: 'mine', source: 'explicit' },
+  // Deleting a candidate that does not win changes nothing that is served; the winner is named.
+  expect(await deleteKeyRows(table, second, [{ key: 'shared', source: 'explicit' }])).toEqual([
+    { key: 'shared', winner: holder(first), handedOver: false, others: [] },
   ]);
+  expect(await servedBy(feed, 'shared')).toBe(`${feed}/p1000000.zip`);
+  // The next candidate takes over a deleted winner's key; a key nobody else offers says nothing.
+  expect(
+    await deleteKeyRows(table, first, [
+      { key: 'shared', source: 'explicit' },
+      { key: 'mine', source: 'explicit' },
+    ]),
+  ).toEqual([{ key: 'shared', winner: holder(third), handedOver: true, others: [] }]);
   expect(await servedBy(feed, 'shared')).toBe(`${feed}/p3000000.zip`);
   expect(await servedBy(feed, 'mine')).toBeUndefined();
   // A delete running again finds its rows gone and is content.
@@ -277,7 +300,7 @@ it('writes a transaction whose keys partly belong to another package, key by key
     second,
     keys.map((key) => record(key, second)),
   );
-  expect(lost.map((l) => l.key)).toEqual(taken);
+  expect(lost.lost.map((l) => l.key)).toEqual(taken);
   for (const key of keys) {
     expect(await servedBy(feed, key)).toBe(
       taken.includes(key) ? `${feed}/first000.zip` : `${feed}/second00.zip`,
@@ -366,7 +389,7 @@ it.each([
       second,
       keys.map((key) => record(key, second)),
     );
-    expect(lost.map((l) => l.key)).toEqual([keys[5]]);
+    expect(lost.lost.map((l) => l.key)).toEqual([keys[5]]);
     // One transaction refused, one that writes the eleven others; only the taken key alone.
     expect(calls).toEqual({ submitTransaction: 2, upsertEntity: 1 });
     for (const key of keys) {
@@ -455,6 +478,6 @@ it('finishes a delete that stopped between its transaction and the removal of a 
   expect(await rowsOf(feed)).toEqual([]);
   await writeKeyRows(table, a, [record('left', a)]);
   await deleteKeyRows(dying, a, [{ key: 'left', source: 'explicit' }]).catch(() => undefined);
-  expect(await writeKeyRows(table, b, [record('left', b)])).toEqual([]);
+  expect(await writeKeyRows(table, b, [record('left', b)])).toEqual({ lost: [], taken: [] });
   expect(await servedBy(feed, 'left')).toBe(`${feed}/stop-b00.zip`);
 });
