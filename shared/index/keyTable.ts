@@ -530,8 +530,20 @@ async function deleteTombstone(table: TableClient, removal: Removal, etag: strin
   }
 }
 
-/** Runs the plans of one partition as one transaction; false when a row changed since read. */
-async function submitRemovals(table: TableClient, plans: readonly RemovalPlan[]): Promise<boolean> {
+/** A tombstone to delete once its transaction is in; without an ETag, it is read first. */
+interface Tombstone {
+  readonly removal: Removal;
+  readonly etag: string | undefined;
+}
+
+/**
+ * Runs the plans of one partition as one transaction. Undefined when a row changed since it was
+ * read; else the tombstones to delete next.
+ */
+async function submitRemovals(
+  table: TableClient,
+  plans: readonly RemovalPlan[],
+): Promise<Tombstone[] | undefined> {
   const actions = plans.flatMap((plan) => plan.actions);
   let etags: (string | undefined)[] = [];
   if (actions.length > 0) {
@@ -539,23 +551,32 @@ async function submitRemovals(table: TableClient, plans: readonly RemovalPlan[])
       const response = await table.submitTransaction(actions);
       etags = response.subResponses.map((sub) => sub.etag);
     } catch (error) {
-      if (lostRace(error)) return false;
+      if (lostRace(error)) return undefined;
       throw error;
     }
   }
+  const tombstones: Tombstone[] = [];
   let at = 0;
-  await mapLimit(
-    plans.map((plan) => {
-      at += plan.actions.length;
-      // The tombstone's write is its plan's last operation.
-      return { plan, etag: plan.tombstone ? etags[at - 1] : plan.leftover };
-    }),
-    ROW_CONCURRENCY,
-    async ({ plan, etag }) => {
-      if (etag !== undefined) await deleteTombstone(table, plan.removal, etag);
-    },
-  );
-  return true;
+  for (const plan of plans) {
+    at += plan.actions.length;
+    // The tombstone's write is its plan's last operation.
+    if (plan.tombstone) tombstones.push({ removal: plan.removal, etag: etags[at - 1] });
+    else if (plan.leftover !== undefined)
+      tombstones.push({ removal: plan.removal, etag: plan.leftover });
+  }
+  return tombstones;
+}
+
+async function deleteTombstones(table: TableClient, tombstones: readonly Tombstone[]) {
+  await mapLimit(tombstones, ROW_CONCURRENCY, async ({ removal, etag }) => {
+    // Without the ETag of the transaction's write, the row is read: still a tombstone, it goes.
+    const read =
+      etag === undefined
+        ? await readWinner(table, removal.partitionKey, removal.digest)
+        : undefined;
+    const current = etag ?? (read && !read.live ? read.etag : undefined);
+    if (current !== undefined) await deleteTombstone(table, removal, current);
+  });
 }
 
 /** Keys whose rows are read and removed together, so that reads and writes stay close in time. */
@@ -600,21 +621,34 @@ export async function deleteKeyRows(
       return { ...plan, partitionKey: removal.partitionKey };
     });
     const transactions = transactionsOf(plans, ROWS_PER_TRANSACTION / MAX_REMOVAL_ACTIONS);
+    // Tombstones go after the window's transactions, a bounded number at a time.
+    const tombstones: Tombstone[] = [];
     await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
-      if (await submitRemovals(table, group)) group.forEach(done);
-      else
-        await mapLimit(group, ROW_CONCURRENCY, async (plan) =>
-          done(await removeAlone(table, plan.removal)),
-        );
+      const left = await submitRemovals(table, group);
+      if (left) {
+        tombstones.push(...left);
+        group.forEach(done);
+        return;
+      }
+      for (const plan of group) {
+        const alone = await removeAlone(table, plan.removal);
+        tombstones.push(...alone.tombstones);
+        done(alone.plan);
+      }
     });
+    await deleteTombstones(table, tombstones);
   }
   return outcomes;
 }
 
-async function removeAlone(table: TableClient, removal: Removal): Promise<RemovalPlan> {
+async function removeAlone(
+  table: TableClient,
+  removal: Removal,
+): Promise<{ plan: RemovalPlan; tombstones: Tombstone[] }> {
   for (let attempt = 0; attempt < WINNER_ATTEMPTS; attempt++) {
     const plan = planRemoval(removal, await readKeyRows(table, removal));
-    if (await submitRemovals(table, [plan])) return plan;
+    const tombstones = await submitRemovals(table, [plan]);
+    if (tombstones) return { plan, tombstones };
   }
   throw new Error(
     `the rows of key digest ${removal.digest} kept changing under ${WINNER_ATTEMPTS} attempts`,
