@@ -1,6 +1,5 @@
 import autocannon from 'autocannon';
 import { ServerProcess } from '../support/serverProcess';
-import { median } from '../support/stats';
 import { Fixtures } from './fixtures';
 
 export interface SoakPlan {
@@ -21,7 +20,7 @@ export interface SoakResult {
   /** Answers other than the one due (200 for hits, 404 for misses), socket errors, timeouts. */
   readonly errors: number;
   readonly statuses: Record<string, number>;
-  /** Median RSS of the last 3 s of warm-up and of the last 3 s of the run, and its peak. */
+  /** Lowest RSS of the first and of the last TROUGH_SECONDS after warm-up, and its peak. */
   readonly rssAfterWarmUpMB: number;
   readonly rssEndMB: number;
   readonly rssPeakMB: number;
@@ -34,6 +33,9 @@ export interface SoakResult {
 }
 
 type Target = (n: number) => { path: string; status: number };
+
+/** Long enough to hold a garbage collection: they came every 10-15 s under this load. */
+const TROUGH_SECONDS = 15;
 
 /**
  * One cycle of 40 requests, as a symbol server sees them: mostly small hits (held in memory) and
@@ -117,10 +119,12 @@ export async function soakScenario(
   clearInterval(sampler);
   const measuredSeconds = (Date.now() - measuredFrom) / 1000;
 
-  // Medians of 3 s: one sample caught in the middle of a collection says little.
+  // The troughs, the lowest of the first and of the last 15 s after warm-up: the heap rises and
+  // falls by tens of MB between collections, and what a collection leaves is what is kept.
   const growth = (samples: readonly number[]) => {
-    const warm = median(samples.slice(Math.max(0, plan.warmUpSeconds - 3), plan.warmUpSeconds));
-    const end = median(samples.slice(-3));
+    const measuredSamples = samples.slice(plan.warmUpSeconds);
+    const warm = Math.min(...measuredSamples.slice(0, TROUGH_SECONDS));
+    const end = Math.min(...measuredSamples.slice(-TROUGH_SECONDS));
     return { warm, end, percent: ((end - warm) / warm) * 100 };
   };
   const rssGrowth = growth(rss);
