@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { EntryLocation, KeyRecord, KeySource } from '../index/location';
 import { parseSymbolIndex, SYMBOL_INDEX_NAME, SymbolIndex } from '../index/symbolIndex';
 import { mapLimit } from '../util/mapLimit';
@@ -27,6 +28,8 @@ export interface Analysis {
 }
 
 const HEADER_READ_CONCURRENCY = 8;
+/** Loops over every key let serving run between slices of this many: 55,000 keys took 0.2 s. */
+const KEYS_PER_TURN = 1_000;
 
 interface Wanted {
   readonly clientKey: string;
@@ -91,7 +94,8 @@ export async function analysePackage(
     if (keys) keys.push(key);
     else wanted.set(entry, [key]);
   };
-  for (const mapping of index.mappings) {
+  for (const [i, mapping] of index.mappings.entries()) {
+    if (i % KEYS_PER_TURN === KEYS_PER_TURN - 1) await nextTurn();
     const entry = byName.get(mapping.blobPath);
     if (!entry) {
       errors.push(
@@ -139,7 +143,8 @@ export async function analysePackage(
       method: entry.method,
       crc32: entry.crc32,
     };
-    for (const { clientKey, key, source, convention } of wanted.get(entry) ?? []) {
+    for (const [i, { clientKey, key, source, convention }] of (wanted.get(entry) ?? []).entries()) {
+      if (i % KEYS_PER_TURN === KEYS_PER_TURN - 1) await nextTurn();
       keys.push(
         convention
           ? { key, clientKey, source, convention, location }
