@@ -16,7 +16,7 @@ import {
 } from '../packages/deletePackage';
 import { listPackages, PackageRow } from '../packages/packageTable';
 import { PACKAGE_STATES } from '../packages/states';
-import { readStatusDocument, StatusDocument } from '../packages/statusDocument';
+import { DisplayedStatus, readDisplayedStatus } from '../packages/statusDocument';
 import { StorageClients } from '../storage/clients';
 
 /**
@@ -170,8 +170,8 @@ export async function packageStatus(
   storage: StorageClients,
   feed: string,
   uid: string,
-): Promise<StatusDocument> {
-  const doc = await readStatusDocument(
+): Promise<DisplayedStatus> {
+  const doc = await readDisplayedStatus(
     storage.statusContainer,
     validFeedName(feed),
     validate(packageUidSchema, uid, 'package uid'),

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
-import { readStatusDocument } from '../packages/statusDocument';
+import { streamStatusDocument } from '../packages/statusDocument';
 import { StorageClients } from '../storage/clients';
 import { PackageView } from './feedView';
 import { Subfeed } from './subfeed';
@@ -17,7 +17,9 @@ function escapeXml(text: string): string {
 /**
  * What a NuGet client downloads from a subfeed: from `original`, the package as uploaded; from
  * every other subfeed (the plain feed included), as SymbolSource did, a nupkg whose content is the
- * package's status document — what was found in it, where, and what went wrong.
+ * package's status document — what was found in it, where, and what went wrong. The document is
+ * streamed into the zip as stored (bounded when written), never parsed or held whole: anonymous
+ * downloads of a large package's status must cost the host next to nothing.
  */
 export async function downloadPackage(
   storage: StorageClients,
@@ -35,7 +37,11 @@ export async function downloadPackage(
     };
   }
   const [feed] = view.blob.split('/');
-  const doc = await readStatusDocument(storage.statusContainer, feed ?? subfeed.feed, view.uid);
+  const status = await streamStatusDocument(
+    storage.statusContainer,
+    feed ?? subfeed.feed,
+    view.uid,
+  );
   const nuspec = `<?xml version="1.0" encoding="utf-8"?>
 <package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
   <metadata>
@@ -59,17 +65,32 @@ export async function downloadPackage(
   <Relationship Type="http://schemas.microsoft.com/packaging/2010/07/manifest" Target="/${escapeXml(view.id)}.nuspec" Id="manifest" />
 </Relationships>
 `;
+  // Stored, not deflated, so that yazl knows the length in advance for Content-Length.
+  const stored = { compress: false };
   const zip = new yazl.ZipFile();
-  zip.addBuffer(Buffer.from(contentTypes), '[Content_Types].xml');
-  zip.addBuffer(Buffer.from(relationships), '_rels/.rels');
-  zip.addBuffer(Buffer.from(nuspec), `${view.id}.nuspec`);
-  zip.addBuffer(Buffer.from(JSON.stringify(doc ?? { state: view.state }, null, 2)), 'status.json');
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-  const bytes = Buffer.concat(chunks);
+  zip.addBuffer(Buffer.from(contentTypes), '[Content_Types].xml', stored);
+  zip.addBuffer(Buffer.from(relationships), '_rels/.rels', stored);
+  zip.addBuffer(Buffer.from(nuspec), `${view.id}.nuspec`, stored);
+  if (status) {
+    zip.addReadStream(status.body, 'status.json', { ...stored, size: status.length });
+    // A response dropped early (a HEAD, a client gone) must not leave the blob read hanging.
+    zip.outputStream.once('close', () => status.body.destroy());
+  } else {
+    zip.addBuffer(
+      Buffer.from(JSON.stringify({ state: view.state }, null, 2)),
+      'status.json',
+      stored,
+    );
+  }
+  // @types/yazl leaves out the callback's argument: the total size, or -1 when yazl cannot tell.
+  const length = await new Promise<number>((resolve) =>
+    zip.end(undefined, resolve as unknown as () => void),
+  );
   return {
-    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) },
-    body: Readable.from([bytes]),
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      ...(length >= 0 ? { 'Content-Length': String(length) } : {}),
+    },
+    body: zip.outputStream as Readable,
   };
 }
