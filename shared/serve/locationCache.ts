@@ -27,7 +27,9 @@ export type ResolvedLocation = EntryLocation & { readonly source: KeySource };
  * FEED_SETTINGS_SECONDS, and whatever changes a feed in this process forgets them at once.
  */
 export class LocationCache {
-  private readonly locations = new TtlCache<ResolvedLocation | undefined>(MAX_CACHED_KEYS);
+  // Hits and misses live for different times; apart, each cache lets its expired entries go.
+  private readonly hits = new TtlCache<ResolvedLocation>(MAX_CACHED_KEYS);
+  private readonly misses = new TtlCache<undefined>(MAX_CACHED_KEYS);
   private feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
   /** Packages this process is deleting ("{feed}\n{packageUid}"): their keys resolve past them. */
   private readonly hiddenPackages = new TtlCache<true>(MAX_HIDDEN_PACKAGES);
@@ -96,13 +98,12 @@ export class LocationCache {
   private async location(feed: string, key: string): Promise<ResolvedLocation | undefined> {
     const id = `${feed}\n${key}`;
     const hidden = (packageUid: string) => this.hiddenPackages.get(`${feed}\n${packageUid}`).hit;
-    const cached = this.locations.get(id);
-    if (cached.hit && !(cached.value && hidden(cached.value.packageUid))) return cached.value;
+    const cached = this.hits.get(id);
+    if (cached.hit && !hidden(cached.value.packageUid)) return cached.value;
+    if (!cached.hit && this.misses.get(id).hit) return undefined;
     const location = await findLocation(this.storage.symbolKeysTable, feed, key, hidden);
-    const ttl = location
-      ? this.settings.SYMFEED_LOCATION_CACHE_SECONDS
-      : this.settings.SYMFEED_MISS_CACHE_SECONDS;
-    this.locations.set(id, location, ttl * 1000);
+    if (location) this.hits.set(id, location, this.settings.SYMFEED_LOCATION_CACHE_SECONDS * 1000);
+    else this.misses.set(id, undefined, this.settings.SYMFEED_MISS_CACHE_SECONDS * 1000);
     return location;
   }
 
@@ -112,6 +113,9 @@ export class LocationCache {
   }
 
   invalidate(feed: string, keys: readonly string[]): void {
-    for (const key of keys) this.locations.delete(`${feed}\n${key}`);
+    for (const key of keys) {
+      this.hits.delete(`${feed}\n${key}`);
+      this.misses.delete(`${feed}\n${key}`);
+    }
   }
 }

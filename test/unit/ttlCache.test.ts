@@ -21,4 +21,14 @@ describe('TtlCache', () => {
     expect(cache.get('a', 1)).toEqual({ hit: false });
     expect(cache.get('c', 1)).toEqual({ hit: true, value: 3 });
   });
+
+  it('lets go of expired entries nobody asks for again, oldest first', () => {
+    const cache = new TtlCache<undefined>(100_000);
+    for (let i = 0; i < 1_000; i++) cache.set(`miss-${i}`, undefined, 2_000, i);
+    expect(cache.size).toBe(1_000);
+    // 3 s later every earlier entry has expired: the next insertions sweep them out.
+    cache.set('late', undefined, 2_000, 5_000);
+    expect(cache.size).toBe(1);
+    expect(cache.get('late', 5_001)).toEqual({ hit: true, value: undefined });
+  });
 });
