@@ -35,7 +35,7 @@ export async function packageCommand(args: readonly string[], out: Output): Prom
       const usage = 'package delete needs a feed name and a package uid';
       const [feed, uid] = exactly(positionals, 2, usage);
       const reason = values.reason ?? 'deleted with symfeed package delete';
-      const outcome = await deletePackageByUid(await cliStorage(), feed, uid, reason);
+      const outcome = await deletePackageByUid({ storage: await cliStorage() }, feed, uid, reason);
       out.line(
         outcome === 'queued'
           ? `package ${uid} of feed ${feed}: delete queued`

@@ -28,7 +28,10 @@ async function handler(event: EventGridEvent, context: InvocationContext): Promi
     };
     try {
       context.log(
-        `indexer: ${ref.feed}/${ref.name} deleted: ${await requestDelete(rt.storage, message)}`,
+        `indexer: ${ref.feed}/${ref.name} deleted: ${await requestDelete(
+          { storage: rt.storage, hidePackage: (feed, uid) => rt.locations.hidePackage(feed, uid) },
+          message,
+        )}`,
       );
     } catch (error) {
       if (!(error instanceof PackageNotFoundError)) throw error;

@@ -9,8 +9,8 @@ import {
   listFeeds,
   updateFeed,
 } from '../feeds/feedTable';
+import { DeleteRequestDeps } from '../packages/deletePackage';
 import { Runtime } from '../runtime';
-import { StorageClients } from '../storage/clients';
 import {
   deletePackageByUid,
   feedPackages,
@@ -46,15 +46,16 @@ interface Outcome {
   readonly audit?: string;
 }
 
-/**
- * `feedChanged` is called once a feed was created, changed or deleted: this process then decides
- * access by the new settings at once, not when its memory of the old ones expires.
- */
-type Operation = (
-  storage: StorageClients,
-  request: AdminRequest,
-  feedChanged: () => void,
-) => Promise<Outcome>;
+/** What the operations use: storage, and this process's memory of feeds and packages. */
+interface AdminPorts extends DeleteRequestDeps {
+  /**
+   * Called once a feed was created, changed or deleted: this process then decides access by the
+   * new settings at once, not when its memory of the old ones expires.
+   */
+  readonly feedChanged: () => void;
+}
+
+type Operation = (ports: AdminPorts, request: AdminRequest) => Promise<Outcome>;
 
 /**
  * Management bodies are small JSON (a feed's settings with 64 members take 5 KB): a larger one is
@@ -101,12 +102,12 @@ const deleteRequestSchema = z
   .strict();
 
 const operations = {
-  async listFeeds(storage) {
+  async listFeeds({ storage }) {
     return { status: 200, body: { feeds: await listFeeds(storage.feedsTable) } };
   },
 
   /** Creates the feed, or changes the settings the body names; the others stay. */
-  async putFeed(storage, request, feedChanged) {
+  async putFeed({ storage, feedChanged }, request) {
     const name = validFeedName(param(request, 'feed'));
     const settings = validate(feedSettingsSchema, await jsonBody(request), 'feed');
     if (await getFeed(storage.feedsTable, name)) {
@@ -119,14 +120,14 @@ const operations = {
     return { status: 201, body: feed, audit: `created feed ${name}` };
   },
 
-  async deleteFeed(storage, request, feedChanged) {
+  async deleteFeed({ storage, feedChanged }, request) {
     const name = validFeedName(param(request, 'feed'));
     await deleteFeed(storage.feedsTable, name);
     feedChanged();
     return { status: 204, audit: `deleted feed ${name}` };
   },
 
-  async createToken(storage, request) {
+  async createToken({ storage }, request) {
     const { token, info } = await issueToken(
       storage,
       param(request, 'feed'),
@@ -139,34 +140,34 @@ const operations = {
     };
   },
 
-  async listTokens(storage, request) {
+  async listTokens({ storage }, request) {
     return { status: 200, body: { tokens: await feedTokens(storage, param(request, 'feed')) } };
   },
 
-  async revokeToken(storage, request) {
+  async revokeToken({ storage }, request) {
     const info = await revokeTokenById(storage, param(request, 'id'));
     return { status: 200, body: info, audit: `revoked token ${info.id} of feed ${info.feed}` };
   },
 
-  async listPackages(storage, request) {
+  async listPackages({ storage }, request) {
     const state = request.query.get('state') || undefined;
     const packages = await feedPackages(storage, param(request, 'feed'), state);
     return { status: 200, body: { packages } };
   },
 
-  async showPackage(storage, request) {
+  async showPackage({ storage }, request) {
     return {
       status: 200,
       body: await packageStatus(storage, param(request, 'feed'), param(request, 'uid')),
     };
   },
 
-  async deletePackage(storage, request) {
+  async deletePackage(ports, request) {
     const { reason } = validate(deleteRequestSchema, await jsonBody(request), 'delete request');
     const feed = param(request, 'feed');
     const uid = param(request, 'uid');
     const outcome = await deletePackageByUid(
-      storage,
+      ports,
       feed,
       uid,
       reason ?? 'deleted through the admin API',
@@ -227,7 +228,14 @@ export async function handleAdmin(
   }
   try {
     const run: Operation = operations[operation];
-    const outcome = await run(rt.storage, request, () => rt.locations.forgetFeeds());
+    const outcome = await run(
+      {
+        storage: rt.storage,
+        feedChanged: () => rt.locations.forgetFeeds(),
+        hidePackage: (feed, uid) => rt.locations.hidePackage(feed, uid),
+      },
+      request,
+    );
     log(`admin ${operation}: ${outcome.status}${outcome.audit ? `, ${outcome.audit}` : ''}`);
     return {
       status: outcome.status,

@@ -11,6 +11,7 @@ import {
 } from '../feeds/tokens';
 import {
   deleteMessageSchema,
+  DeleteRequestDeps,
   PackageNotFoundError,
   requestDelete,
 } from '../packages/deletePackage';
@@ -182,13 +183,13 @@ export async function packageStatus(
 
 /** Queues the delete; 'already' when the package is deleted or on its way. */
 export async function deletePackageByUid(
-  storage: StorageClients,
+  deps: DeleteRequestDeps,
   feed: string,
   uid: string,
   reason: string,
 ): Promise<'queued' | 'already'> {
   return requestDelete(
-    storage,
+    deps,
     validate(deleteMessageSchema, { feed, packageUid: uid, reason }, 'delete request'),
   );
 }

@@ -80,7 +80,7 @@ export async function handleDelete(rt: Runtime, request: NuGetRequest): Promise<
   const allowed = await access(rt, request, 'delete');
   if (!allowed.ok) return allowed.response;
   const outcome = await deleteUpload(
-    rt.storage,
+    { storage: rt.storage, hidePackage: (feed, uid) => rt.locations.hidePackage(feed, uid) },
     allowed.subfeed,
     allowed.owner,
     param(request, 'id'),

@@ -1,6 +1,5 @@
-import { requestDelete } from '../packages/deletePackage';
+import { DeleteRequestDeps, requestDelete } from '../packages/deletePackage';
 import { DELETING_STATES } from '../packages/states';
-import { StorageClients } from '../storage/clients';
 import { PackageView, subfeedPackages } from './feedView';
 import { normalizeVersion } from './nugetVersion';
 import { Subfeed } from './subfeed';
@@ -49,16 +48,16 @@ export function deleteTarget(
  * uploads it lists, an `own` subfeed only the caller's.
  */
 export async function deleteUpload(
-  storage: StorageClients,
+  deps: DeleteRequestDeps,
   subfeed: Subfeed,
   owner: string | undefined,
   id: string,
   version: string,
 ): Promise<DeleteOutcome> {
   const scope: Subfeed = subfeed.plain ? { ...subfeed, state: 'original' } : subfeed;
-  const target = deleteTarget(await subfeedPackages(storage, scope, owner), id, version);
+  const target = deleteTarget(await subfeedPackages(deps.storage, scope, owner), id, version);
   if (!target.ok) return target;
-  const result = await requestDelete(storage, {
+  const result = await requestDelete(deps, {
     feed: subfeed.feed,
     packageUid: target.view.uid,
     reason:

@@ -62,14 +62,22 @@ export async function recordState(
 /** Reads of the package row a request makes before it gives up on a row that keeps changing. */
 const REQUEST_ATTEMPTS = 5;
 
+/** What asking for a delete uses: storage, and this process's memory of what it serves. */
+export interface DeleteRequestDeps {
+  readonly storage: StorageClients;
+  /** Stops this process serving the package's files at once, before any deleter has begun. */
+  readonly hidePackage?: (feed: string, packageUid: string) => void;
+}
+
 /**
  * Asks for a package to be deleted: the message goes to the queue first, then the package shows
  * `deletingqueued`, so a send that fails leaves the package as it was and asking again works.
  * The state is recorded only over the row as read: a deleter that was quicker is not undone.
+ * Once the delete is queued, the process that took the request serves the package no more.
  * Asking again for a package already deleted or on its way is a no-op.
  */
 export async function requestDelete(
-  storage: StorageClients,
+  { storage, hidePackage }: DeleteRequestDeps,
   message: DeleteMessage,
 ): Promise<'queued' | 'already'> {
   let row = await getPackageRow(storage.packagesTable, message.feed, message.packageUid);
@@ -83,6 +91,7 @@ export async function requestDelete(
     // The deleter has begun already.
     if (!row || row.state === 'deleted' || DELETING_STATES.has(row.state)) break;
   }
+  hidePackage?.(message.feed, message.packageUid);
   return 'queued';
 }
 

@@ -137,11 +137,14 @@ export async function applyRetention(
   if (options.dryRun) return plan;
   for (const decision of plan) {
     // A package deleted since it was listed answers 'already': it goes either way.
-    await requestDelete(storage, {
-      feed: feed.name,
-      packageUid: decision.packageUid,
-      reason: `retention: ${decision.reason}`.slice(0, MAX_REASON),
-    });
+    await requestDelete(
+      { storage },
+      {
+        feed: feed.name,
+        packageUid: decision.packageUid,
+        reason: `retention: ${decision.reason}`.slice(0, MAX_REASON),
+      },
+    );
   }
   return plan;
 }

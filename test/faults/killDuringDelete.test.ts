@@ -149,7 +149,7 @@ it('completes a delete killed half way from its status document, and serves the 
   const running = poller;
   const requested = Date.now();
   expect(
-    await requestDelete(storage, { feed: FEED, packageUid: uid.doomed, reason: 'fault test' }),
+    await requestDelete({ storage }, { feed: FEED, packageUid: uid.doomed, reason: 'fault test' }),
   ).toBe('queued');
   // Kill once a quarter of the sampled keys have lost their rows.
   const gone = async () => {

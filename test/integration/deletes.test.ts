@@ -59,11 +59,14 @@ it('deletes a package: its keys 404 and the next candidate for a shared key take
 
   const started = Date.now();
   expect(
-    await requestDelete(stack.rt.storage, {
-      feed: 'default',
-      packageUid: uid('winner.zip'),
-      reason: 'test',
-    }),
+    await requestDelete(
+      { storage: stack.rt.storage },
+      {
+        feed: 'default',
+        packageUid: uid('winner.zip'),
+        reason: 'test',
+      },
+    ),
   ).toBe('queued');
   expect(await state('winner.zip')).toBe('deletingqueued');
   await until('winner.zip', 'deleted');
@@ -91,14 +94,20 @@ it('deletes a package: its keys 404 and the next candidate for a shared key take
 
 it('treats a second delete of the same package as done already', async () => {
   expect(
-    await requestDelete(stack.rt.storage, {
-      feed: 'default',
-      packageUid: uid('winner.zip'),
-      reason: 'again',
-    }),
+    await requestDelete(
+      { storage: stack.rt.storage },
+      {
+        feed: 'default',
+        packageUid: uid('winner.zip'),
+        reason: 'again',
+      },
+    ),
   ).toBe('already');
   await expect(
-    requestDelete(stack.rt.storage, { feed: 'default', packageUid: 'f'.repeat(32), reason: 'x' }),
+    requestDelete(
+      { storage: stack.rt.storage },
+      { feed: 'default', packageUid: 'f'.repeat(32), reason: 'x' },
+    ),
   ).rejects.toThrow(/has no package/);
 });
 
@@ -109,7 +118,7 @@ it('lets a delete be asked for again when its message could not be sent', async 
   // A real fault: the queue is gone, so the send fails with 404.
   await stack.rt.storage.deletesQueue.delete();
   try {
-    await expect(requestDelete(stack.rt.storage, message)).rejects.toMatchObject({
+    await expect(requestDelete({ storage: stack.rt.storage }, message)).rejects.toMatchObject({
       statusCode: 404,
     });
   } finally {
@@ -118,7 +127,7 @@ it('lets a delete be asked for again when its message could not be sent', async 
   // Nothing was queued, so nothing claims to be.
   expect(await state('unsent.zip')).toBe('succeeded');
   expect(await get('unsent-key')).toEqual({ status: 200, body: 'unsent' });
-  expect(await requestDelete(stack.rt.storage, message)).toBe('queued');
+  expect(await requestDelete({ storage: stack.rt.storage }, message)).toBe('queued');
   await until('unsent.zip', 'deleted');
   expect(await get('unsent-key')).toMatchObject({ status: 404 });
 });

@@ -86,11 +86,14 @@ it('records a key taken by an explicit mapping in both documents, and again when
   }
 
   // The taker goes: the first derived package serves the key again, and the second names it.
-  await requestDelete(stack.rt.storage, {
-    feed: 'default',
-    packageUid: uid('explicit.zip'),
-    reason: 'test',
-  });
+  await requestDelete(
+    { storage: stack.rt.storage },
+    {
+      feed: 'default',
+      packageUid: uid('explicit.zip'),
+      reason: 'test',
+    },
+  );
   const deadline = Date.now() + 30_000;
   while ((await doc('explicit.zip')).state !== 'deleted' && Date.now() < deadline) {
     await stack.host.drain();

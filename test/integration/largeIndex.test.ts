@@ -205,11 +205,14 @@ describe('a package whose status document lists only part of its keys', () => {
     expect(shown.keys.length).toBeLessThan(count);
     expect(shown.fullList).toBe(`status/default/${uid(name)}.keys.json`);
     expect(
-      await requestDelete(stack.rt.storage, {
-        feed: 'default',
-        packageUid: uid(name),
-        reason: 'test of a delete from the full list',
-      }),
+      await requestDelete(
+        { storage: stack.rt.storage },
+        {
+          feed: 'default',
+          packageUid: uid(name),
+          reason: 'test of a delete from the full list',
+        },
+      ),
     ).toBe('queued');
     await until(name, 'deleted');
     for (const i of [0, 1, count / 2, count - 2, count - 1]) {
@@ -305,11 +308,14 @@ describe('a status document written by an earlier version', () => {
     const reread = await readStatusDocument(stack.rt.storage.statusContainer, 'default', uid(name));
     expect(reread?.keys).toHaveLength(count);
 
-    await requestDelete(stack.rt.storage, {
-      feed: 'default',
-      packageUid: uid(name),
-      reason: 'test of a legacy delete',
-    });
+    await requestDelete(
+      { storage: stack.rt.storage },
+      {
+        feed: 'default',
+        packageUid: uid(name),
+        reason: 'test of a legacy delete',
+      },
+    );
     await until(name, 'deleted');
     for (const i of [0, count / 2, count - 1]) {
       expect((await fetch(`${stack.symbols}/${keyOf(i, 'legacy')}`)).status).toBe(404);
