@@ -8,6 +8,7 @@ import { createToken } from '../../shared/feeds/tokens';
 import { indexPackage } from '../../shared/indexing/indexPackage';
 import { handlePackageEndpoint } from '../../shared/nuget/api';
 import { NuGetRequest } from '../../shared/nuget/nugetHttp';
+import { getPackageRow } from '../../shared/packages/packageTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { createRuntime, Runtime } from '../../shared/runtime';
 import { parseSettings } from '../../shared/config/settings';
@@ -76,6 +77,9 @@ it('through the admin API', async () => {
   );
   expect(response.status).toBe(202);
   expect(await get('admin-key')).toBe(404);
+  expect((await getPackageRow(rt.storage.packagesTable, 'default', uid))?.state).toBe(
+    'deletingqueued',
+  );
 });
 
 it('through NuGet', async () => {
