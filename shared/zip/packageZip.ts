@@ -65,22 +65,40 @@ export function implausibleCompressedSize(
     : undefined;
 }
 
+/**
+ * Longer names are not served: the location of an entry, its name included, is one property of a
+ * key row, and a table property holds 32K characters. Real tools stay far below (PATH_MAX is 4,096).
+ */
+export const MAX_ENTRY_NAME_CHARS = 4_096;
+const QUOTED_NAME_CHARS = 60;
+
+/** An entry's name for a message: a hostile name of 60,000 characters must not fill the document. */
+function quoted(name: string): string {
+  return name.length <= QUOTED_NAME_CHARS
+    ? `"${name}"`
+    : `"${name.slice(0, QUOTED_NAME_CHARS)}..."`;
+}
+
 /** Why an entry cannot be served, or undefined when it can. */
 export function entryProblem(entry: ZipEntryInfo, limits: ZipLimits): string | undefined {
-  if (entry.encrypted) return `entry "${entry.name}" is encrypted`;
+  const name = quoted(entry.name);
+  if (entry.name.length > MAX_ENTRY_NAME_CHARS) {
+    return `entry ${name} has a name of ${entry.name.length.toLocaleString('en')} characters, over the limit of ${MAX_ENTRY_NAME_CHARS.toLocaleString('en')}`;
+  }
+  if (entry.encrypted) return `entry ${name} is encrypted`;
   if (entry.method !== COMPRESSION_METHODS.stored && entry.method !== COMPRESSION_METHODS.deflate) {
-    return `entry "${entry.name}" uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`;
+    return `entry ${name} uses compression method ${entry.method}; only stored (0) and deflate (8) are supported`;
   }
   const implausible = implausibleCompressedSize(entry);
-  if (implausible) return `entry "${entry.name}" ${implausible}`;
+  if (implausible) return `entry ${name} ${implausible}`;
   if (entry.size > limits.maxEntryBytes) {
-    return `entry "${entry.name}" is ${entry.size} bytes, over the limit of ${limits.maxEntryBytes}`;
+    return `entry ${name} is ${entry.size} bytes, over the limit of ${limits.maxEntryBytes}`;
   }
   if (
     entry.size > RATIO_FLOOR_BYTES &&
     entry.size > entry.compressedSize * limits.maxCompressionRatio
   ) {
-    return `entry "${entry.name}" expands ${entry.compressedSize} bytes into ${entry.size}, over the compression ratio limit of ${limits.maxCompressionRatio}`;
+    return `entry ${name} expands ${entry.compressedSize} bytes into ${entry.size}, over the compression ratio limit of ${limits.maxCompressionRatio}`;
   }
   return undefined;
 }

@@ -191,6 +191,27 @@ describe('a bad entry skips its keys and leaves the package partial', () => {
     expect(await status('fine-key')).toBe(200);
   });
 
+  it('an entry whose name is too long for the key index (33,000 characters)', async () => {
+    // A table property holds 32K characters, and the location of an entry holds its name.
+    const longName = `${'n'.repeat(33_000)}.txt`;
+    const doc = await index(
+      'long-name.zip',
+      await withIndex(
+        [
+          { clientKey: 'long-name', blobPath: longName },
+          { clientKey: 'short-name', blobPath: 'a.txt' },
+        ],
+        { [longName]: 'long', 'a.txt': 'a' },
+      ),
+    );
+    expect(doc.state).toBe('partial');
+    expect(doc.errors).toEqual([
+      `key "long-name" is skipped: entry "${'n'.repeat(60)}..." has a name of 33,004 characters, over the limit of 4,096`,
+    ]);
+    expect(await status('short-name')).toBe(200);
+    expect(await status('long-name')).toBe(404);
+  });
+
   const fixture = (name: string) => readFileSync(path.join(__dirname, '../fixtures/zips', name));
 
   it('an encrypted entry (Info-ZIP zip -P)', async () => {

@@ -10,6 +10,7 @@ import { readStatusDocument } from '../../shared/packages/statusDocument';
 import { createRuntime, Runtime } from '../../shared/runtime';
 import { ensureStorage, StorageClients } from '../../shared/storage/clients';
 import { Readable } from 'node:stream';
+import { RestError } from '@azure/data-tables';
 import { receivePush } from '../../shared/nuget/push';
 import { makeZip, symbolIndex } from '../support/zips';
 
@@ -62,6 +63,23 @@ function pausedAt<T extends object>(client: T, method: keyof T, before: () => Pr
         if (!ran) {
           ran = true;
           await before();
+        }
+        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+      };
+    },
+  });
+}
+
+/** A real client whose method `method` fails its `nth` call as storage does, the others going through. */
+function failingAt<T extends object>(client: T, method: keyof T, nth: number): T {
+  let calls = 0;
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== method || typeof value !== 'function') return value;
+      return async (...args: unknown[]) => {
+        if (++calls === nth) {
+          throw new RestError('injected: the service failed this request', { statusCode: 500 });
         }
         return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
       };
@@ -144,27 +162,22 @@ describe('two runs of one package', () => {
 describe('a run that fails', () => {
   it('writes no key row after it has failed', async () => {
     const name = 'fails-early.zip';
-    // A real storage refusal of one transaction: a location over the 32K characters a table
-    // property holds. Its key sorts first, so its transaction is among the first sent.
-    const longName = `${'n'.repeat(33_000)}.txt`;
     const keys = Array.from({ length: 2_000 }, (_, i) => `fe-${i}`);
     await upload(
       name,
       await makeZip([
         {
           name: 'symbol_index.json',
-          data: symbolIndex([
-            { clientKey: '0-too-long', blobPath: longName },
-            ...keys.map((clientKey) => ({ clientKey, blobPath: 'f.txt' })),
-          ]),
+          data: symbolIndex(keys.map((clientKey) => ({ clientKey, blobPath: 'f.txt' }))),
         },
         { name: 'f.txt', data: 'f' },
-        { name: longName, data: 'long' },
       ]),
     );
-    await expect(indexPackage(deps(), 'default', name)).rejects.toMatchObject({
-      statusCode: 400,
-    });
+    // Fault injection: storage refuses the third transaction, with others still to go and in flight.
+    const table = failingAt(rt.storage.symbolKeysTable, 'submitTransaction', 3);
+    await expect(
+      indexPackage(deps({ ...rt.storage, symbolKeysTable: table }), 'default', name),
+    ).rejects.toMatchObject({ statusCode: 500 });
     const atFailure = (await rowsOf(uid(name))).length;
     // Whatever was in flight when the run failed had finished before it said so.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
