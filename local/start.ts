@@ -139,6 +139,7 @@ symfeed is running${embedded ? ` on its own Azurite (data in ${embedded.SYMFEED_
   WinDbg:        .sympath srv*C:\\symbols*${symbols}
   dotnet-symbol: dotnet-symbol --server-path ${symbols} <dump or binary>
   debuginfod:    DEBUGINFOD_URLS=${host.url}/F/${DEFAULT_FEED}
+                 (gdb asks before it uses it: put "set debuginfod enabled on" in ~/.gdbinit)
   Health:        ${host.url}/health
 
 ${tokenLines(token, source, cli)}

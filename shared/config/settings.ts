@@ -64,7 +64,7 @@ export const settingsSchema = z.object({
    * can forge; parseSettings allows that only outside Azure.
    */
   SYMFEED_PUBLIC_URL: z.preprocess(
-    (value) => (value === '' ? undefined : value),
+    unsetIfEmpty,
     z
       .string()
       .refine(
@@ -87,7 +87,7 @@ export const settingsSchema = z.object({
   SYMFEED_DEFAULT_TOKEN: z.preprocess(unsetIfEmpty, tokenSchema.optional()),
   /** Authorises the /admin API; unset, the API is off. At least 32 characters: it is a secret. */
   SYMFEED_ADMIN_TOKEN: z.preprocess(
-    (value) => (value === '' ? undefined : value),
+    unsetIfEmpty,
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
 });

@@ -130,6 +130,8 @@ it('starts, prints the URLs, serves, and stops cleanly on Ctrl-C', async () => {
   await ready({ child, output, exit });
   expect(output()).toContain(`http://localhost:${port}/F/default/symbols`);
   expect(output()).toContain('az storage blob upload');
+  expect(output()).toContain(`DEBUGINFOD_URLS=http://localhost:${port}/F/default`);
+  expect(output()).toContain('set debuginfod enabled on');
   expect((await fetch(`http://localhost:${port}/health`)).status).toBe(200);
   expect((await fetch(`http://localhost:${port}/F/default/symbols/index2.txt`)).status).toBe(404);
   child.kill('SIGINT');
