@@ -2,14 +2,16 @@ import { admin } from './admin';
 import { debuginfod, debuginfodWithToken } from './debuginfod';
 import { deleter } from './deleter';
 import { FunctionDefinition } from './definition';
+import { loggingFailures } from './failures';
 import { health } from './health';
 import { indexer } from './indexer';
+import { metricsEndpoint } from './metrics';
 import { nugetV2 } from './nugetV2';
 import { nugetV3 } from './nugetV3';
 import { retention } from './retention';
 import { symbols, symbolsWithToken } from './symbols';
 
-export const definitions: readonly FunctionDefinition[] = [
+export const definitions: readonly FunctionDefinition[] = loggingFailures([
   symbols,
   symbolsWithToken,
   debuginfod,
@@ -22,4 +24,5 @@ export const definitions: readonly FunctionDefinition[] = [
   // v3 first: its push and delete routes share paths with the v2 feed's catch-all.
   ...nugetV3,
   nugetV2,
-];
+  metricsEndpoint,
+]);

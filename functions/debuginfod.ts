@@ -2,7 +2,8 @@ import { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { credentialsFrom } from '../shared/feeds/access';
 import { debuginfodKey } from '../shared/serve/debuginfod';
 import { runtime } from '../shared/runtime';
-import { serveSymbol } from '../shared/serve/serveSymbol';
+import { serveSymbol, SymbolResponse } from '../shared/serve/serveSymbol';
+import { countedSymbolAnswer } from '../shared/telemetry/observe';
 import { FunctionDefinition } from './definition';
 
 /**
@@ -10,6 +11,10 @@ import { FunctionDefinition } from './definition';
  * DEBUGINFOD_URLS=http://host/F/{feed} (or .../F/{feed}/auth/{token} for a private feed).
  */
 async function handler(request: HttpRequest): Promise<HttpResponseInit> {
+  return countedSymbolAnswer('debuginfod', () => answer(request));
+}
+
+async function answer(request: HttpRequest): Promise<SymbolResponse> {
   const key = debuginfodKey(request.params.buildid ?? '', request.params.artifact ?? '');
   if (!key.ok) {
     return {

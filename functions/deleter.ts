@@ -1,6 +1,8 @@
 import { InvocationContext } from '@azure/functions';
 import { deleteMessageSchema, deletePackage, recordState } from '../shared/packages/deletePackage';
 import { runtime } from '../shared/runtime';
+import { recordDelete } from '../shared/telemetry/metrics';
+import { countedDelete } from '../shared/telemetry/observe';
 import { QUEUES } from '../shared/storage/clients';
 import { FunctionDefinition } from './definition';
 
@@ -19,16 +21,19 @@ async function handler(message: unknown, context: InvocationContext): Promise<vo
       .getQueueClient(`${QUEUES.deletes}-poison`)
       .sendMessage(Buffer.from(JSON.stringify({ message, reason })).toString('base64'));
     context.warn(`deleter: malformed message moved to the poison queue: ${reason}`);
+    recordDelete('malformed');
     return;
   }
   try {
-    const outcome = await deletePackage(
-      {
-        storage: rt.storage,
-        keysChanged: (feed, keys) => rt.locations.invalidate(feed, keys),
-        hidePackage: (feed, packageUid) => rt.locations.hidePackage(feed, packageUid),
-      },
-      parsed.data,
+    const outcome = await countedDelete(() =>
+      deletePackage(
+        {
+          storage: rt.storage,
+          keysChanged: (feed, keys) => rt.locations.invalidate(feed, keys),
+          hidePackage: (feed, packageUid) => rt.locations.hidePackage(feed, packageUid),
+        },
+        parsed.data,
+      ),
     );
     const from = parsed.data.from === undefined ? '' : ` (from key ${parsed.data.from})`;
     context.log(`deleter: ${parsed.data.feed}/${parsed.data.packageUid}${from}: ${outcome}`);

@@ -1,3 +1,6 @@
+// First: with APPLICATIONINSIGHTS_CONNECTION_STRING set, OpenTelemetry starts before
+// `@azure/functions` and `http` load, so that their instrumentation applies.
+import '../shared/telemetry/start';
 import { app } from '@azure/functions';
 import { settings } from '../shared/config/settings';
 import { definitions } from './all';

@@ -4,6 +4,7 @@ import { indexPackage, IndexOutcome } from '../shared/indexing/indexPackage';
 import { PackageNotFoundError, requestDelete } from '../shared/packages/deletePackage';
 import { packageUidFor } from '../shared/packages/packageUid';
 import { runtime } from '../shared/runtime';
+import { countedIndexRun } from '../shared/telemetry/observe';
 import { CONTAINERS } from '../shared/storage/clients';
 import { FunctionDefinition } from './definition';
 
@@ -38,14 +39,16 @@ async function handler(event: EventGridEvent, context: InvocationContext): Promi
     }
     return;
   }
-  const outcome = await indexPackage(
-    {
-      storage: rt.storage,
-      settings: rt.settings,
-      keysChanged: (feed, keys) => rt.locations.invalidate(feed, keys),
-    },
-    ref.feed,
-    ref.name,
+  const outcome = await countedIndexRun(() =>
+    indexPackage(
+      {
+        storage: rt.storage,
+        settings: rt.settings,
+        keysChanged: (feed, keys) => rt.locations.invalidate(feed, keys),
+      },
+      ref.feed,
+      ref.name,
+    ),
   );
   context.log(`indexer: ${ref.feed}/${ref.name}: ${describe(outcome)}`);
 }

@@ -13,6 +13,7 @@ import {
 } from '../shared/nuget/api';
 import { answeringStorageFaults, NuGetRequest, NuGetResponse } from '../shared/nuget/nugetHttp';
 import { Runtime, runtime } from '../shared/runtime';
+import { countedNuGetPush } from '../shared/telemetry/observe';
 import { FunctionDefinition } from './definition';
 
 type Handler = (rt: Runtime, request: NuGetRequest) => Promise<NuGetResponse>;
@@ -45,8 +46,11 @@ function route(
       methods,
       route: `F/{feed}/api/${template}`,
       authLevel: 'anonymous',
-      handler: async (request: HttpRequest): Promise<HttpResponseInit> =>
-        answeringStorageFaults(() => handle(runtime(), nugetRequest(request))),
+      handler: async (request: HttpRequest): Promise<HttpResponseInit> => {
+        const answer = () => answeringStorageFaults(() => handle(runtime(), nugetRequest(request)));
+        // Every PUT of the NuGet API is a push.
+        return request.method === 'PUT' ? countedNuGetPush(answer) : answer();
+      },
     },
   };
 }

@@ -2,20 +2,23 @@ import { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { credentialsFrom } from '../shared/feeds/access';
 import { runtime } from '../shared/runtime';
 import { serveSymbol } from '../shared/serve/serveSymbol';
+import { countedSymbolAnswer } from '../shared/telemetry/observe';
 import { FunctionDefinition } from './definition';
 import { rawPathTail } from './rawPath';
 
 /** Serves SSQP requests on a route whose key starts after `prefixSegments` path segments. */
 function handler(prefixSegments: number) {
   return async (request: HttpRequest): Promise<HttpResponseInit> =>
-    serveSymbol(runtime(), {
-      method: request.method === 'HEAD' ? 'HEAD' : 'GET',
-      feed: request.params.feed ?? '',
-      rawKey: rawPathTail(request.url, prefixSegments),
-      range: request.headers.get('range'),
-      ifNoneMatch: request.headers.get('if-none-match'),
-      credentials: credentialsFrom(request.headers.get('authorization'), request.params.token),
-    });
+    countedSymbolAnswer('ssqp', () =>
+      serveSymbol(runtime(), {
+        method: request.method === 'HEAD' ? 'HEAD' : 'GET',
+        feed: request.params.feed ?? '',
+        rawKey: rawPathTail(request.url, prefixSegments),
+        range: request.headers.get('range'),
+        ifNoneMatch: request.headers.get('if-none-match'),
+        credentials: credentialsFrom(request.headers.get('authorization'), request.params.token),
+      }),
+    );
 }
 
 export const symbols: FunctionDefinition = {

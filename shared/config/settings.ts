@@ -90,9 +90,19 @@ export const settingsSchema = z.object({
     unsetIfEmpty,
     z.string().min(32, 'must be at least 32 characters').optional(),
   ),
+  /**
+   * GET /metrics, `on` or `off`. Unset: on outside Azure, off on Azure, where Azure Monitor has
+   * the metrics and the endpoint, which answers anyone, would name every feed.
+   */
+  SYMFEED_METRICS_ENDPOINT: z.preprocess(
+    unsetIfEmpty,
+    z.enum(['on', 'off'], 'must be on or off').optional(),
+  ),
 });
 
-export type Settings = z.infer<typeof settingsSchema>;
+export type Settings = z.infer<typeof settingsSchema> & {
+  readonly SYMFEED_METRICS_ENDPOINT: 'on' | 'off';
+};
 
 export class SettingsError extends Error {
   constructor(message: string) {
@@ -115,12 +125,16 @@ export function parseSettings(env: NodeJS.ProcessEnv): Settings {
         const why = given === undefined ? 'is not set' : `is invalid (${issue.message})`;
         return `setting ${name} ${why}`;
       });
-  if (AZURE_MARKERS.some((name) => env[name]) && !env.SYMFEED_PUBLIC_URL) {
+  const onAzure = AZURE_MARKERS.some((name) => env[name]);
+  if (onAzure && !env.SYMFEED_PUBLIC_URL) {
     problems.push(
       'setting SYMFEED_PUBLIC_URL is not set (in Azure, links are built from it, never from the Host header a caller sends)',
     );
   }
-  if (result.success && problems.length === 0) return result.data;
+  if (result.success && problems.length === 0) {
+    const metrics = result.data.SYMFEED_METRICS_ENDPOINT ?? (onAzure ? 'off' : 'on');
+    return { ...result.data, SYMFEED_METRICS_ENDPOINT: metrics };
+  }
   throw new SettingsError(`symfeed cannot start: ${problems.join('; ')}`);
 }
 

@@ -25,6 +25,8 @@ export interface NuGetResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body?: string | Readable;
+  /** For the log, never sent: why symfeed failed this answer (5xx). */
+  readonly cause?: string;
 }
 
 /**
@@ -80,7 +82,10 @@ export async function answeringStorageFaults(
     return await respond();
   } catch (error) {
     if (isStorageFailure(error)) {
-      return message(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers);
+      return {
+        ...message(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers),
+        cause: `storage: ${(error as Error).message}`,
+      };
     }
     throw error;
   }

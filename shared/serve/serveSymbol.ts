@@ -28,6 +28,18 @@ export interface SymbolResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body?: Readable | Buffer | string;
+  /** For telemetry: the feed asked for, once it is known to exist. */
+  readonly feed?: string;
+  /** For telemetry: hot when the file's bytes came from memory. */
+  readonly cache?: 'hot' | 'cold';
+  /** For the log, never sent: why symfeed failed this answer (5xx). */
+  readonly cause?: string;
+}
+
+/** What serving learns along the way that the response alone does not tell. */
+interface Facts {
+  feed?: string;
+  cache?: 'hot';
 }
 
 function text(status: number, message: string, extra: Record<string, string> = {}): SymbolResponse {
@@ -109,6 +121,11 @@ function cacheControlFor(visibility: Visibility, settings: Settings): string {
  * ranged blob read, inflating on the fly when the entry is deflated.
  */
 export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<SymbolResponse> {
+  const facts: Facts = {};
+  return { ...(await answer(rt, request, facts)), ...facts };
+}
+
+async function answer(rt: Runtime, request: SymbolRequest, facts: Facts): Promise<SymbolResponse> {
   const check = decodeKeyFromPath(request.rawKey);
   if (!check.ok) return text(400, `Bad symbol key: ${check.reason}.`);
   const feedName = feedNameSchema.safeParse(request.feed);
@@ -116,6 +133,7 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
   try {
     const feed = await rt.locations.feed(feedName.data);
     if (!feed) return text(404, `Feed "${request.feed}" does not exist.`);
+    facts.feed = feed.name;
     // Before any lookup: a caller who may not read the feed learns nothing of its keys.
     const access = await authorize(rt.storage.tokensTable, feed, 'read', request.credentials);
     if (!access.ok) {
@@ -131,17 +149,23 @@ export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<
     for (let attempt = 0; attempt < 2; attempt++) {
       const location = await rt.locations.resolve(feed, check.key);
       if (!location) return text(404, `No file with key "${check.key}" in feed "${feed.name}".`);
-      const response = await respond(rt, request, location, cacheControl);
+      const response = await respond(rt, request, location, cacheControl, facts);
       if (response !== STALE) return response;
       // The member feed that holds the package is the folder of its blob.
       rt.locations.invalidate(location.blob.slice(0, location.blob.indexOf('/')), [check.key]);
     }
-    return text(503, 'The package holding this file is changing; retry shortly.', {
-      'Retry-After': '2',
-    });
+    return {
+      ...text(503, 'The package holding this file is changing; retry shortly.', {
+        'Retry-After': '2',
+      }),
+      cause: `key "${check.key}" in feed "${feed.name}": its package changed under both reads`,
+    };
   } catch (error) {
     if (isStorageFailure(error)) {
-      return text(503, 'Symbol storage is unavailable; retry shortly.', { 'Retry-After': '5' });
+      return {
+        ...text(503, 'Symbol storage is unavailable; retry shortly.', { 'Retry-After': '5' }),
+        cause: `storage: ${(error as Error).message}`,
+      };
     }
     throw error;
   }
@@ -154,10 +178,14 @@ const STALE = Symbol('stale location');
 async function hotFile(
   rt: Runtime,
   location: EntryLocation,
+  facts: Facts,
 ): Promise<Buffer | typeof STALE | { damaged: string }> {
   const key = `${location.blob}\n${location.blobEtag}\n${location.dataOffset}`;
   const cached = rt.hotFiles.get(key);
-  if (cached) return cached;
+  if (cached) {
+    facts.cache = 'hot';
+    return cached;
+  }
   let raw: Buffer;
   try {
     raw = await rt.storage.packagesContainer
@@ -188,10 +216,8 @@ async function hotFile(
 }
 
 function damaged(location: EntryLocation, why: string): SymbolResponse {
-  return text(
-    500,
-    `The file "${location.entry}" is damaged inside package "${location.blob}": ${why}.`,
-  );
+  const message = `The file "${location.entry}" is damaged inside package "${location.blob}": ${why}.`;
+  return { ...text(500, message), cause: message };
 }
 
 async function respond(
@@ -199,6 +225,7 @@ async function respond(
   request: SymbolRequest,
   location: EntryLocation,
   cacheControl: string,
+  facts: Facts,
 ): Promise<SymbolResponse | typeof STALE> {
   const etag = entityTag(location);
   const stored = location.method === COMPRESSION_METHODS.stored;
@@ -233,7 +260,7 @@ async function respond(
   if (implausible) return damaged(location, `it ${implausible}`);
   // One buffer never holds more than the hot-file size, whatever the entry's header declares.
   if (Math.max(location.size, location.compressedSize) <= rt.hotFiles.maxFileBytes) {
-    const file = await hotFile(rt, location);
+    const file = await hotFile(rt, location, facts);
     if (file === STALE) return STALE;
     if (!Buffer.isBuffer(file)) return damaged(location, file.damaged);
     return { status, headers, body: file.subarray(start, end) };

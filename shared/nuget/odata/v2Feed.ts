@@ -32,6 +32,8 @@ export interface V2Response {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body?: string | Readable;
+  /** For the log, never sent: why symfeed failed this answer (5xx). */
+  readonly cause?: string;
 }
 
 const XML = 'application/xml;charset=utf-8';
@@ -151,7 +153,10 @@ export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2
   } catch (failure) {
     if (failure instanceof ODataError) return error(400, failure.message);
     if (isStorageFailure(failure)) {
-      return error(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers);
+      return {
+        ...error(503, STORAGE_UNAVAILABLE.message, STORAGE_UNAVAILABLE.headers),
+        cause: `storage: ${(failure as Error).message}`,
+      };
     }
     throw failure;
   }

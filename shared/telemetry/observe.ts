@@ -1,0 +1,91 @@
+import { performance } from 'node:perf_hooks';
+import { IndexOutcome } from '../indexing/indexPackage';
+import {
+  recordDelete,
+  recordIndexRun,
+  recordNuGetPush,
+  recordSymbolAnswer,
+  SymbolRoute,
+} from './metrics';
+
+/** What a symbol answer tells telemetry (serveSymbol's SymbolResponse, or a refusal before it). */
+interface CountedAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: unknown;
+  readonly feed?: string;
+  readonly cache?: 'hot' | 'cold';
+}
+
+/**
+ * Counts one symbol request by how it was answered. The time to first byte runs until the answer
+ * is ready to send: its headers known, a small file's bytes in hand, a large one's blob read
+ * under way.
+ */
+export async function countedSymbolAnswer<T extends CountedAnswer>(
+  route: SymbolRoute,
+  answer: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  let response: T;
+  try {
+    response = await answer();
+  } catch (error) {
+    recordSymbolAnswer({ route, status: 500, cache: 'cold', ttfbMs: 0, bytes: 0 });
+    throw error;
+  }
+  recordSymbolAnswer({
+    route,
+    status: response.status,
+    ...(response.feed === undefined ? {} : { feed: response.feed }),
+    cache: response.cache ?? 'cold',
+    ttfbMs: performance.now() - started,
+    bytes: response.body === undefined ? 0 : Number(response.headers['Content-Length'] ?? 0),
+  });
+  return response;
+}
+
+/**
+ * Counts one indexing run, timed, by its outcome: the state an indexed package was left in, or
+ * what the run found instead (`unchanged`, `deleting`, `gone`, `superseded`); a run that throws
+ * counts as `failed`.
+ */
+export async function countedIndexRun(run: () => Promise<IndexOutcome>): Promise<IndexOutcome> {
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
+  try {
+    const outcome = await run();
+    if (outcome.kind === 'indexed') recordIndexRun(outcome.state, seconds(), outcome.keys);
+    else recordIndexRun(outcome.kind, seconds(), 0);
+    return outcome;
+  } catch (error) {
+    recordIndexRun('failed', seconds(), 0);
+    throw error;
+  }
+}
+
+/** Counts one NuGet push by how it was answered; a push that throws counts as `error`. */
+export async function countedNuGetPush<T extends { readonly status?: number }>(
+  answer: () => Promise<T>,
+): Promise<T> {
+  try {
+    const response = await answer();
+    recordNuGetPush(response.status ?? 200);
+    return response;
+  } catch (error) {
+    recordNuGetPush(500);
+    throw error;
+  }
+}
+
+/** Counts one delete message by its outcome; a delete that throws counts as `failed`. */
+export async function countedDelete<T extends string>(run: () => Promise<T>): Promise<T> {
+  try {
+    const outcome = await run();
+    recordDelete(outcome);
+    return outcome;
+  } catch (error) {
+    recordDelete('failed');
+    throw error;
+  }
+}
