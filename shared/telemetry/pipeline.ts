@@ -23,16 +23,26 @@ export function meterProviderRegistered(): void {
  * GET /metrics alone.
  */
 export function meter(): Meter {
+  return metrics.getMeter(meterName());
+}
+
+function meterName(): string {
   if (!providerRegistered) {
     metrics.setGlobalMeterProvider(new MeterProvider({ readers: [prometheusReader] }));
     providerRegistered = true;
   }
-  return metrics.getMeter('symfeed');
+  return 'symfeed';
 }
 
-/** Every series recorded since the process started, in Prometheus text format. */
+/**
+ * symfeed's series recorded since the process started, in Prometheus text format. Those of
+ * libraries (Azure Monitor's HTTP instrumentation records its own) go to Azure Monitor only.
+ */
 export async function prometheusText(): Promise<string> {
-  meter();
+  const name = meterName();
   const { resourceMetrics } = await prometheusReader.collect();
-  return serializer.serialize(resourceMetrics);
+  return serializer.serialize({
+    ...resourceMetrics,
+    scopeMetrics: resourceMetrics.scopeMetrics.filter((scope) => scope.scope.name === name),
+  });
 }
