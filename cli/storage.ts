@@ -1,16 +1,21 @@
-import { azuriteConnectionString } from '../local/azurite';
-import { azuritePortsSchema } from '../shared/config/settings';
+import { parseStorageSettings, SettingsError } from '../shared/config/settings';
 import { createStorageClients, ensureStorage, StorageClients } from '../shared/storage/clients';
+import { CliError } from './output';
 
 /**
- * The storage account the management commands work on: AzureWebJobsStorage when set, else the
- * Azurite that `npm start` runs (on SYMFEED_AZURITE_PORTS, by default the standard ports).
+ * The storage account the management commands work on, found as `npm start` finds it:
+ * AzureWebJobsStorage (a connection string) or the identity-based AzureWebJobsStorage__*
+ * settings, else the Azurite that `npm start` runs (on SYMFEED_AZURITE_PORTS, by default the
+ * standard ports).
  */
 export async function cliStorage(): Promise<StorageClients> {
-  const storage = createStorageClients(
-    process.env.AzureWebJobsStorage ??
-      azuriteConnectionString(azuritePortsSchema.parse(process.env.SYMFEED_AZURITE_PORTS)),
-  );
+  let storage: StorageClients;
+  try {
+    storage = createStorageClients(parseStorageSettings(process.env));
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    throw new CliError(`the storage settings are wrong: ${error.problems.join('; ')}`);
+  }
   await ensureStorage(storage);
   return storage;
 }

@@ -1,30 +1,20 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import {
+  AZURITE_ACCOUNT,
+  azuriteConnectionString,
+  AzuritePorts,
+  StorageConnection,
+  StorageEndpoints,
+} from '../shared/storage/connection';
 
-export interface AzuritePorts {
-  blob: number;
-  queue: number;
-  table: number;
-}
-
-/** Azurite's well-known development account; it is public and only ever valid on Azurite. */
-const ACCOUNT = 'devstoreaccount1';
-const ACCOUNT_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-
-export function azuriteConnectionString(ports: AzuritePorts, host = '127.0.0.1'): string {
-  return [
-    'DefaultEndpointsProtocol=http',
-    `AccountName=${ACCOUNT}`,
-    `AccountKey=${ACCOUNT_KEY}`,
-    `BlobEndpoint=http://${host}:${ports.blob}/${ACCOUNT}`,
-    `QueueEndpoint=http://${host}:${ports.queue}/${ACCOUNT}`,
-    `TableEndpoint=http://${host}:${ports.table}/${ACCOUNT}`,
-  ].join(';');
-}
+export type { AzuritePorts };
 
 export interface RunningAzurite {
+  /** With its well-known account key (Azurite also accepts it in OAuth mode). */
   readonly connectionString: string;
+  readonly connection: StorageConnection;
+  readonly endpoints: StorageEndpoints;
   stop(): Promise<void>;
 }
 
@@ -32,6 +22,11 @@ export interface AzuriteOptions {
   ports: AzuritePorts;
   /** Folder for Azurite's data; omit to keep everything in memory. */
   location?: string;
+  /**
+   * HTTPS with this certificate and key (PEM files), and bearer tokens checked as Azure checks
+   * them but for their signature (`--oauth basic`, which needs HTTPS).
+   */
+  oauth?: { cert: string; key: string };
 }
 
 /**
@@ -69,6 +64,9 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
     '--tablePort',
     String(options.ports.table),
   ];
+  if (options.oauth) {
+    args.push('--oauth', 'basic', '--cert', options.oauth.cert, '--key', options.oauth.key);
+  }
   if (options.location) {
     mkdirSync(options.location, { recursive: true });
     args.push('--location', options.location);
@@ -79,8 +77,17 @@ export async function startAzurite(options: AzuriteOptions): Promise<RunningAzur
   // The channel is there to close when this process ends; it must not keep this one alive.
   child.channel?.unref();
   await waitUntilListening(child);
+  const scheme = options.oauth ? 'https' : 'http';
+  const endpoint = (port: number) => `${scheme}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  const connectionString = azuriteConnectionString(options.ports, '127.0.0.1', scheme);
   return {
-    connectionString: azuriteConnectionString(options.ports),
+    connectionString,
+    connection: { kind: 'connectionString', connectionString },
+    endpoints: {
+      blob: endpoint(options.ports.blob),
+      queue: endpoint(options.ports.queue),
+      table: endpoint(options.ports.table),
+    },
     stop: () => stopChild(child),
   };
 }

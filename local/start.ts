@@ -1,11 +1,17 @@
 import path from 'node:path';
 import { definitions } from '../functions/all';
-import { parseSettings, Settings, SettingsError } from '../shared/config/settings';
+import {
+  parseSettings,
+  Settings,
+  SettingsError,
+  storageConfigured,
+} from '../shared/config/settings';
 import { ensureFeed } from '../shared/feeds/feedTable';
 import { DefaultToken, ensureDefaultToken } from '../shared/nuget/defaultToken';
 import { createRuntime } from '../shared/runtime';
 import { ensureStorage } from '../shared/storage/clients';
-import { azuriteConnectionString, startAzurite } from './azurite';
+import { StorageConnection } from '../shared/storage/connection';
+import { startAzurite } from './azurite';
 import { LocalHost, startLocalHost } from './host';
 import { portFree } from './ports';
 
@@ -50,48 +56,45 @@ async function main(): Promise<void> {
     }
   }, 1_000).unref();
 
-  // With no storage account configured, symfeed brings its own Azurite. Every setting is checked
-  // before anything starts, so that a bad one leaves nothing running.
-  const embedded = !process.env.AzureWebJobsStorage;
-  const config = parseSettings(
-    embedded ? { ...process.env, AzureWebJobsStorage: 'its own Azurite' } : process.env,
-  );
-  const ports = config.SYMFEED_AZURITE_PORTS;
+  // With no storage account configured (a connection string or identity-based settings),
+  // symfeed brings its own Azurite. Every setting is checked before anything starts, so that a bad
+  // one leaves nothing running.
+  const embedded = !storageConfigured(process.env);
+  const settings = parseSettings(process.env, { azuriteWhenUnset: true });
+  const ports = settings.SYMFEED_AZURITE_PORTS;
   await requireFreePorts(
     embedded
       ? {
-          symfeed: config.PORT,
+          symfeed: settings.PORT,
           'Azurite blob': ports.blob,
           'Azurite queue': ports.queue,
           'Azurite table': ports.table,
         }
-      : { symfeed: config.PORT },
+      : { symfeed: settings.PORT },
   );
-  let settings: Settings = config;
   if (embedded) {
     const azurite = await startAzurite({
       ports,
-      location: path.resolve(config.SYMFEED_AZURITE_LOCATION),
+      location: path.resolve(settings.SYMFEED_AZURITE_LOCATION),
     });
     running.push(() => azurite.stop());
-    settings = { ...config, AzureWebJobsStorage: azurite.connectionString };
     // The function handlers read their settings from the environment.
     process.env.AzureWebJobsStorage = azurite.connectionString;
   }
   const rt = createRuntime(settings);
   await ensureStorage(rt.storage);
   await ensureFeed(rt.storage.feedsTable, { name: DEFAULT_FEED, visibility: 'public' });
-  const token = await ensureDefaultToken(rt.storage, config.SYMFEED_DEFAULT_TOKEN);
+  const token = await ensureDefaultToken(rt.storage, settings.SYMFEED_DEFAULT_TOKEN);
   const host = await startLocalHost({
     definitions,
-    port: config.PORT,
+    port: settings.PORT,
     container: (name) => rt.storage.blobs.getContainerClient(name),
     queues: rt.storage.queues,
   });
   running.push(() =>
     Promise.race([host.close(), new Promise<void>((done) => setTimeout(done, STOP_WAIT_MS))]),
   );
-  console.log(printout(host, token, embedded ? settings : undefined));
+  console.log(printout(host, token, settings, embedded));
 }
 
 function tokenLines(token: DefaultToken, source: string, cli: string): string {
@@ -115,22 +118,30 @@ ${push('<that token>')}`;
   }
 }
 
-function printout(host: LocalHost, token: DefaultToken, embedded?: Settings): string {
+/** How `az storage blob upload` reaches the account: Azurite's key, or the user's own sign-in. */
+function azAccount(storage: StorageConnection, embedded: boolean): string {
+  if (storage.kind === 'identity')
+    return `--blob-endpoint ${storage.endpoints.blob} --auth-mode login`;
+  return `--connection-string "${embedded ? storage.connectionString : '$AzureWebJobsStorage'}"`;
+}
+
+function printout(
+  host: LocalHost,
+  token: DefaultToken,
+  settings: Settings,
+  embedded: boolean,
+): string {
   const symbols = `${host.url}/F/${DEFAULT_FEED}/symbols`;
   const source = `${host.url}/F/${DEFAULT_FEED}/api/v3/index.json`;
-  // The az CLI does not understand the UseDevelopmentStorage=true shorthand; spell it out.
-  const connection = embedded
-    ? azuriteConnectionString(embedded.SYMFEED_AZURITE_PORTS)
-    : '$AzureWebJobsStorage';
-  // The symfeed command finds storage as npm start does: AzureWebJobsStorage, else the Azurite
-  // of SYMFEED_AZURITE_PORTS.
+  // The symfeed command finds storage as npm start does: the AzureWebJobsStorage settings, else
+  // the Azurite of SYMFEED_AZURITE_PORTS.
   const cli = !embedded
-    ? 'AzureWebJobsStorage=... '
+    ? `${settings.storage.kind === 'identity' ? 'AzureWebJobsStorage__...' : 'AzureWebJobsStorage'}=... `
     : process.env.SYMFEED_AZURITE_PORTS
       ? `SYMFEED_AZURITE_PORTS=${process.env.SYMFEED_AZURITE_PORTS} `
       : '';
   return `
-symfeed is running${embedded ? ` on its own Azurite (data in ${embedded.SYMFEED_AZURITE_LOCATION})` : ''}.
+symfeed is running${embedded ? ` on its own Azurite (data in ${settings.SYMFEED_AZURITE_LOCATION})` : ''}.
 
   Symbol server (SSQP) for the public feed "${DEFAULT_FEED}":
     ${symbols}
@@ -145,7 +156,7 @@ symfeed is running${embedded ? ` on its own Azurite (data in ${embedded.SYMFEED_
 ${tokenLines(token, source, cli)}
 
   Or upload any zip package straight into the feed's folder:
-    az storage blob upload --connection-string "${connection}" \\
+    az storage blob upload ${azAccount(settings.storage, embedded)} \\
       --container-name packages --name ${DEFAULT_FEED}/my-package.zip --file my-package.zip
 
 Press Ctrl-C to stop.

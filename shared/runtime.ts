@@ -14,7 +14,7 @@ export interface Runtime {
 let current: Runtime | undefined;
 
 export function createRuntime(config: Settings): Runtime {
-  const storage = createStorageClients(config.AzureWebJobsStorage);
+  const storage = createStorageClients(config.storage);
   return {
     settings: config,
     storage,

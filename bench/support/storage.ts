@@ -18,7 +18,7 @@ export interface BenchStorage {
 export async function startBenchStorage(feeds: readonly string[]): Promise<BenchStorage> {
   const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   const azurite = await startAzurite({ ports });
-  const clients = createStorageClients(azurite.connectionString);
+  const clients = createStorageClients(azurite.connection);
   await ensureStorage(clients);
   for (const name of feeds) await ensureFeed(clients.feedsTable, { name, visibility: 'public' });
   return { azurite, connectionString: azurite.connectionString, clients };

@@ -1,5 +1,6 @@
 import http, { IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { TokenCredential } from '@azure/identity';
 import {
   AnonymousCredential,
   BlobClient,
@@ -7,6 +8,8 @@ import {
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
 import { RETRIES, TRY_TIMEOUT_MS } from '../storage/clients';
+import { STORAGE_SCOPE } from '../storage/credential';
+import { missingCodeOf, missingResourceError, reportRefusal } from '../storage/faults';
 
 /**
  * A version every Azure region and Azurite accept that has conditional ranged Get Blob; the
@@ -30,12 +33,14 @@ export type RangeRead = { readonly body: IncomingMessage } | { readonly stale: t
  * (de)serialisation), on every read of a large entry. Its stream bought nothing either: it would
  * re-request the rest of a body that ends short, but a connection that breaks under Node's HTTP
  * client aborts it instead, so a broken read destroyed the response then as it does now, and the
- * client asks again. Authorised as the SDK would be: SharedKey for an account key, the URL's own
- * SAS otherwise.
+ * client asks again. Authorised as the SDK would be: SharedKey for an account key, a bearer
+ * token of the client's token credential (the process's StorageCredential, which holds it until
+ * shortly before it expires), the URL's own SAS otherwise.
  * `stale` when the blob is gone or is no longer the version `ifMatch` names; transient failures,
  * and tries whose response headers do not come within the SDK clients' read limit, are retried
  * as the SDK retries them, and what still fails is thrown as a RestError, which callers answer
- * with 503.
+ * with 503: so are a container that does not exist and a credential that gives no token (not
+ * retried: the credential waits long enough itself).
  */
 export async function readRange(
   blob: BlobClient,
@@ -45,9 +50,11 @@ export async function readRange(
 ): Promise<RangeRead> {
   for (let attempt = 0; ; attempt++) {
     const last = attempt === RETRIES.maxRetries;
+    const url = new URL(blob.url);
+    const headers = await signedHeaders(blob, url, offset, count, ifMatch);
     let response: IncomingMessage;
     try {
-      response = await get(blob, offset, count, ifMatch);
+      response = await get(url, headers);
     } catch (error) {
       if (last) {
         throw new RestError(`reading ${blob.name} failed: ${(error as Error).message}`, {
@@ -68,7 +75,12 @@ export async function readRange(
     }
     // Drained rather than destroyed, so that the connection goes back to the pool.
     response.resume();
+    const missing = status === 404 && missingCodeOf(header(response, 'x-ms-error-code'));
+    if (missing) throw missingResourceError(missing, blob.containerName);
     if (status === 412 || status === 404) return { stale: true };
+    if (status === 401 || status === 403) {
+      reportRefusal(status, header(response, 'x-ms-error-code'), `GET ${url.pathname}`);
+    }
     if (!TRANSIENT.has(status) || last) {
       throw new RestError(`reading ${blob.name} failed with ${status}`, { statusCode: status });
     }
@@ -81,13 +93,22 @@ function backOff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, delay));
 }
 
-function get(
+function header(response: IncomingMessage, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isTokenCredential(credential: unknown): credential is TokenCredential {
+  return typeof (credential as Partial<TokenCredential>).getToken === 'function';
+}
+
+async function signedHeaders(
   blob: BlobClient,
+  url: URL,
   offset: number,
   count: number,
   ifMatch: string,
-): Promise<IncomingMessage> {
-  const url = new URL(blob.url);
+): Promise<Record<string, string>> {
   const headers: Record<string, string> = {
     'If-Match': ifMatch,
     'x-ms-date': new Date().toUTCString(),
@@ -97,10 +118,19 @@ function get(
   const credential = blob.credential;
   if (credential instanceof StorageSharedKeyCredential) {
     headers.Authorization = sharedKey(credential, url, headers);
+  } else if (isTokenCredential(credential)) {
+    // Held by the credential until shortly before it expires: no request waits for the identity
+    // endpoint but the first and the one after a failed renewal.
+    const token = await credential.getToken(STORAGE_SCOPE);
+    if (!token) throw new RestError('the credential gave no token for storage');
+    headers.Authorization = `Bearer ${token.token}`;
   } else if (!(credential instanceof AnonymousCredential)) {
-    // createStorageClients builds every client from a connection string: key or SAS.
-    throw new Error('ranged reads support account keys and SAS only');
+    throw new Error('ranged reads support account keys, token credentials and SAS only');
   }
+  return headers;
+}
+
+function get(url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
   const agent = agents[url.protocol as keyof typeof agents];
   const client = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {

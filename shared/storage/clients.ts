@@ -1,7 +1,10 @@
-import type { Pipeline, PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { Pipeline, PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
-import { TableClient } from '@azure/data-tables';
+import { TableClient, TableServiceClient } from '@azure/data-tables';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { StorageConnection } from './connection';
+import { NO_TOKEN, storageCredential } from './credential';
+import { missingResourceOf, storageFaultPolicy } from './faults';
 
 export const CONTAINERS = { packages: 'packages', status: 'status', catalog: 'catalog' } as const;
 export const TABLES = {
@@ -66,52 +69,90 @@ const tryTimeoutPolicy: PipelinePolicy = {
   },
 };
 
+/** The container or queue a blob or queue request is for: the first segment after the service's path. */
+function resourceIn(serviceUrl: string): (request: PipelineRequest) => string {
+  const base = new URL(serviceUrl).pathname.replace(/\/+$/, '');
+  return (request) =>
+    decodeURIComponent(new URL(request.url).pathname.slice(base.length).split('/')[1] ?? '');
+}
+
 /**
  * The pipeline behind a blob or queue service client. Their options take no policies (the table
  * SDK's do), but every client derived from a service client (containers, blobs, queues) shares
- * its pipeline, so the time limit is added there once.
+ * its pipeline, so the time limit and the fault policy are added there once.
  */
-function withTryTimeout<T extends BlobServiceClient | QueueServiceClient>(client: T): T {
+function withPolicies<T extends BlobServiceClient | QueueServiceClient>(client: T): T {
   const context = (client as unknown as { storageClientContext: { pipeline: Pipeline } })
     .storageClientContext;
   context.pipeline.addPolicy(tryTimeoutPolicy, { afterPhase: 'Sign' });
+  context.pipeline.addPolicy(storageFaultPolicy(resourceIn(client.url)), { afterPhase: 'Sign' });
   return client;
 }
 
-/** Storage did not answer, or answered with an error: a caller may retry later (503). */
+/** Storage did not answer, answered with an error, or gave symfeed no token: a caller may retry later (503). */
 export function isStorageFailure(error: unknown): boolean {
   return error instanceof RestError || (error as Error | undefined)?.name === 'AbortError';
 }
 
-export function createStorageClients(connectionString: string): StorageClients {
-  const retryOptions = {
-    maxTries: RETRIES.maxRetries + 1,
-    retryDelayInMs: RETRIES.retryDelayInMs,
-    maxRetryDelayInMs: RETRIES.maxRetryDelayInMs,
+const blobRetryOptions = {
+  maxTries: RETRIES.maxRetries + 1,
+  retryDelayInMs: RETRIES.retryDelayInMs,
+  maxRetryDelayInMs: RETRIES.maxRetryDelayInMs,
+};
+
+/** The service clients of either form of connection, and how to make a table client. */
+function serviceClients(connection: StorageConnection) {
+  const tableOptions = (url: string, name: string) => ({
+    // The table SDK refuses plain HTTP (Azurite's) unless told; nothing else is let through.
+    allowInsecureConnection: new URL(url).protocol === 'http:',
+    retryOptions: RETRIES,
+    additionalPolicies: [
+      { policy: tryTimeoutPolicy, position: 'perRetry' as const },
+      { policy: storageFaultPolicy(() => name), position: 'perRetry' as const },
+    ],
+  });
+  if (connection.kind === 'connectionString') {
+    const { connectionString } = connection;
+    // The connection string's table endpoint, as the table SDK reads it.
+    const tableUrl = TableServiceClient.fromConnectionString(connectionString).url;
+    return {
+      blobs: BlobServiceClient.fromConnectionString(connectionString, {
+        retryOptions: blobRetryOptions,
+      }),
+      queues: QueueServiceClient.fromConnectionString(connectionString, {
+        retryOptions: blobRetryOptions,
+      }),
+      table: (name: string) =>
+        TableClient.fromConnectionString(connectionString, name, tableOptions(tableUrl, name)),
+    };
+  }
+  const { endpoints } = connection;
+  // One credential, and so one held token, for every client.
+  const credential = storageCredential(connection.credential);
+  return {
+    blobs: new BlobServiceClient(endpoints.blob, credential, { retryOptions: blobRetryOptions }),
+    queues: new QueueServiceClient(endpoints.queue, credential, {
+      retryOptions: blobRetryOptions,
+    }),
+    table: (name: string) =>
+      new TableClient(endpoints.table, name, credential, tableOptions(endpoints.table, name)),
   };
-  const blobs = withTryTimeout(
-    BlobServiceClient.fromConnectionString(connectionString, { retryOptions }),
-  );
-  const queues = withTryTimeout(
-    QueueServiceClient.fromConnectionString(connectionString, { retryOptions }),
-  );
-  // Azurite speaks plain HTTP; the table SDK refuses that unless told.
-  const table = (name: string) =>
-    TableClient.fromConnectionString(connectionString, name, {
-      allowInsecureConnection: true,
-      retryOptions: RETRIES,
-      additionalPolicies: [{ policy: tryTimeoutPolicy, position: 'perRetry' }],
-    });
+}
+
+export function createStorageClients(connection: StorageConnection): StorageClients {
+  const services = serviceClients(connection);
+  const blobs = withPolicies(services.blobs);
+  const queues = withPolicies(services.queues);
   return {
     blobs,
     queues,
     packagesContainer: blobs.getContainerClient(CONTAINERS.packages),
     deletesQueue: queues.getQueueClient(QUEUES.deletes),
     statusContainer: blobs.getContainerClient(CONTAINERS.status),
-    feedsTable: table(TABLES.feeds),
-    tokensTable: table(TABLES.tokens),
-    packagesTable: table(TABLES.packages),
-    symbolKeysTable: table(TABLES.symbolKeys),
+    feedsTable: services.table(TABLES.feeds),
+    tokensTable: services.table(TABLES.tokens),
+    packagesTable: services.table(TABLES.packages),
+    symbolKeysTable: services.table(TABLES.symbolKeys),
   };
 }
 
@@ -138,23 +179,64 @@ export type StorageService = 'blob' | 'queue' | 'table';
 export const PROBE_TIMEOUT_MS = 2_000;
 
 export interface ProbeResult {
-  readonly state: 'ok' | 'unreachable' | 'failing';
+  readonly state: 'ok' | 'unreachable' | 'failing' | 'missing';
   /** Why not ok, in words safe to show anyone: no endpoint, no account name. */
   readonly detail?: string;
+  /** The containers, tables or queues that do not exist, as `table "packages"`. */
+  readonly missing?: readonly string[];
 }
 
-/** Asks each storage service one cheap question, all at once. */
+/**
+ * Asks about every container, table and queue symfeed uses, all at once: a service is `ok` when
+ * each of them answers, `missing` when some do not exist (on Azure nothing creates them at run
+ * time), else `unreachable` or `failing` as the first that did not answer says.
+ */
 export async function probeStorage(
   clients: StorageClients,
 ): Promise<Record<StorageService, ProbeResult>> {
   const signal = () => AbortSignal.timeout(PROBE_TIMEOUT_MS);
+  const tables = [
+    clients.feedsTable,
+    clients.tokensTable,
+    clients.packagesTable,
+    clients.symbolKeysTable,
+  ];
   const [blob, queue, table] = await Promise.all([
-    probe(() => clients.packagesContainer.getProperties({ abortSignal: signal() })),
-    probe(() => clients.deletesQueue.getProperties({ abortSignal: signal() })),
-    // A row that never exists: "not found" is an answer.
-    probe(() => clients.feedsTable.getEntity('health', 'probe', { abortSignal: signal() }), 404),
+    service(
+      Object.values(CONTAINERS).map(
+        (name) => () =>
+          clients.blobs.getContainerClient(name).getProperties({ abortSignal: signal() }),
+      ),
+    ),
+    service(
+      Object.values(QUEUES).map(
+        (name) => () =>
+          clients.queues.getQueueClient(name).getProperties({ abortSignal: signal() }),
+      ),
+    ),
+    // A row that never exists: "not found" is an answer, a missing table is not.
+    service(
+      tables.map((client) => () => client.getEntity('health', 'probe', { abortSignal: signal() })),
+      404,
+    ),
   ]);
   return { blob, queue, table };
+}
+
+async function service(
+  calls: readonly (() => Promise<unknown>)[],
+  expected?: number,
+): Promise<ProbeResult> {
+  const results = await Promise.all(calls.map((call) => probe(call, expected)));
+  const first = (state: ProbeResult['state']) => results.find((result) => result.state === state);
+  const missing = results.flatMap((result) => result.missing ?? []);
+  return (
+    first('unreachable') ??
+    first('failing') ??
+    (missing.length > 0
+      ? { state: 'missing', detail: missing.join(', '), missing }
+      : { state: 'ok' })
+  );
 }
 
 async function probe(call: () => Promise<unknown>, expected?: number): Promise<ProbeResult> {
@@ -166,11 +248,14 @@ async function probe(call: () => Promise<unknown>, expected?: number): Promise<P
     await call();
     return { state: 'ok' };
   } catch (error) {
+    const missing = missingResourceOf(error);
+    if (missing) return { state: 'missing', missing: [`${missing.kind} "${missing.name}"`] };
     if (!(error instanceof RestError)) {
       if ((error as Error).name === 'AbortError') return silent;
       throw error;
     }
     if (error.statusCode === expected) return { state: 'ok' };
+    if (error.code === NO_TOKEN) return { state: 'failing', detail: 'no token for storage' };
     if (error.statusCode !== undefined) {
       return {
         state: 'failing',

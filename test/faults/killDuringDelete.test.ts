@@ -43,7 +43,7 @@ let port: number;
 beforeAll(async () => {
   const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   azurite = await startAzurite({ ports });
-  storage = createStorageClients(azurite.connectionString);
+  storage = createStorageClients(azurite.connection);
   await ensureStorage(storage);
   await ensureFeed(storage.feedsTable, { name: ALONE, visibility: 'public' });
   port = await freePort();

@@ -62,7 +62,7 @@ let poller: Poller | undefined;
 beforeAll(async () => {
   const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   azurite = await startAzurite({ ports });
-  storage = createStorageClients(azurite.connectionString);
+  storage = createStorageClients(azurite.connection);
   await ensureStorage(storage);
   await ensureFeed(storage.feedsTable, { name: CLEAN, visibility: 'public' });
   port = await freePort();

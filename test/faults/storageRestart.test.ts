@@ -49,7 +49,7 @@ beforeAll(async () => {
   ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
   data = mkdtempSync(path.join(tmpdir(), 'symfeed-azurite-'));
   azurite = await startAzurite({ ports, location: data });
-  storage = createStorageClients(azurite.connectionString);
+  storage = createStorageClients(azurite.connection);
   await ensureStorage(storage);
   host = await startHostProcess(azurite.connectionString, await freePort());
   const zip = await makeZip([

@@ -32,7 +32,7 @@ beforeAll(async () => {
   azurite = await startAzurite({
     ports: { blob: await freePort(), queue: await freePort(), table: await freePort() },
   });
-  storage = createStorageClients(azurite.connectionString);
+  storage = createStorageClients(azurite.connection);
   await storage.queues.getQueueClient('work').create();
   await storage.queues.getQueueClient('work-poison').create();
   await storage.blobs.getContainerClient('drops').create();

@@ -184,7 +184,7 @@ describe('its own Azurite', () => {
     withOwnAzurite(async (own) => {
       // A well-formed SYMFEED_DEFAULT_TOKEN that storage knows as another feed's: only storage can tell.
       const before = await startAzurite({ ports: own.azurite, location: own.location });
-      const storage = createStorageClients(before.connectionString);
+      const storage = createStorageClients(before.connection);
       await ensureStorage(storage);
       const { token } = await createToken(storage.tokensTable, { feed: 'other', scopes: ['read'] });
       await before.stop();

@@ -1,7 +1,10 @@
 import { createServer, IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AnonymousCredential, BlobClient, RestError } from '@azure/storage-blob';
+import type { TokenCredential } from '@azure/identity';
 import { readRange } from '../../shared/serve/blobRange';
+import { StorageCredential } from '../../shared/storage/credential';
+import { missingResourceOf } from '../../shared/storage/faults';
 
 /**
  * The plain ranged read that streams large entries, against a scripted blob endpoint: what it
@@ -112,4 +115,77 @@ it('lets a reader pause longer than the wait for headers without losing the body
   read.body.pause();
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   expect(await text(read)).toBe(bytes.toString());
+});
+
+describe('with a token credential', () => {
+  /** A credential that counts its calls and hands out tokens that expire `lifeMs` from now. */
+  function countingCredential(lifeMs: number) {
+    const calls: string[] = [];
+    return {
+      calls,
+      credential: {
+        async getToken(scopes: string | string[]) {
+          calls.push([scopes].flat().join(' '));
+          return { token: `token-${calls.length}`, expiresOnTimestamp: Date.now() + lifeMs };
+        },
+      },
+    };
+  }
+  const tokenBlob = (credential: TokenCredential) =>
+    new BlobClient(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}/account/packages/feed/p.zip`,
+      new StorageCredential(credential),
+    );
+
+  it('sends a bearer token for storage, and asks for a new one only shortly before it expires', async () => {
+    const { calls, credential } = countingCredential(60 * 60_000);
+    const blobClient = tokenBlob(credential);
+    answers.push(partial(Buffer.from('one')), partial(Buffer.from('two')));
+    expect(await text(await readRange(blobClient, 0, 3, '"0x1"'))).toBe('one');
+    expect(await text(await readRange(blobClient, 0, 3, '"0x1"'))).toBe('two');
+    expect(seen.map((headers) => headers.authorization)).toEqual([
+      'Bearer token-1',
+      'Bearer token-1',
+    ]);
+    expect(calls).toEqual(['https://storage.azure.com/.default']);
+  });
+
+  it('renews a token that is about to expire before it sends', async () => {
+    const { calls, credential } = countingCredential(1_000);
+    const blobClient = tokenBlob(credential);
+    answers.push(partial(Buffer.from('one')));
+    await text(await readRange(blobClient, 0, 3, '"0x1"'));
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    answers.push(partial(Buffer.from('two')));
+    await text(await readRange(blobClient, 0, 3, '"0x1"'));
+    expect(seen.map((headers) => headers.authorization)).toEqual([
+      'Bearer token-1',
+      'Bearer token-2',
+    ]);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('fails as a RestError, without retrying, when no token comes', async () => {
+    const blobClient = tokenBlob({
+      getToken: () => Promise.reject(new Error('the identity endpoint said no')),
+    });
+    const failure = readRange(blobClient, 0, 3, '"0x1"');
+    await expect(failure).rejects.toBeInstanceOf(RestError);
+    await expect(failure).rejects.toThrow(/no token for storage: the identity endpoint said no/);
+    expect(seen).toHaveLength(0);
+  });
+});
+
+it('tells a missing container from a stale blob', async () => {
+  answers.push((res) =>
+    res.writeHead(404, { 'x-ms-error-code': 'ContainerNotFound' }).end('no container'),
+  );
+  const failure = readRange(blob(), 0, 5, '"0x1"');
+  await expect(failure).rejects.toBeInstanceOf(RestError);
+  expect(missingResourceOf(await failure.catch((error: unknown) => error))).toEqual({
+    kind: 'container',
+    name: 'packages',
+  });
+  answers.push((res) => res.writeHead(404, { 'x-ms-error-code': 'BlobNotFound' }).end('no'));
+  expect(await readRange(blob(), 0, 5, '"0x1"')).toEqual({ stale: true });
 });
