@@ -1,6 +1,7 @@
 import { RestError, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { feedNameSchema } from './feedName';
+import { isAbsent } from '../storage/faults';
 
 export const visibilitySchema = z.enum(['public', 'private']);
 export type Visibility = z.infer<typeof visibilitySchema>;
@@ -66,7 +67,7 @@ export async function getFeed(table: TableClient, name: string): Promise<Feed | 
     const row = feedRowSchema.parse(await table.getEntity(FEED_PARTITION, name));
     return toFeed(row);
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    if (isAbsent(error)) return undefined;
     throw error;
   }
 }
@@ -195,7 +196,7 @@ export async function deleteFeed(table: TableClient, name: string): Promise<void
   try {
     await table.deleteEntity(FEED_PARTITION, name);
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) {
+    if (isAbsent(error)) {
       throw new FeedError(`feed "${name}" does not exist`, 404);
     }
     throw error;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { odata, RestError, TableClient } from '@azure/data-tables';
+import { odata, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { isAbsent } from '../storage/faults';
 
 export const SCOPES = ['read', 'push', 'delete', 'admin'] as const;
 export const scopeSchema = z.enum(SCOPES);
@@ -120,8 +121,7 @@ export async function checkToken(
   try {
     row = rowSchema.parse(await table.getEntity(TOKEN_PARTITION, hash));
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404)
-      return { valid: false, reason: 'unknown' };
+    if (isAbsent(error)) return { valid: false, reason: 'unknown' };
     throw error;
   }
   // The lookup already matched; comparing the digests in constant time as well keeps the check

@@ -1,6 +1,7 @@
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { PACKAGE_STATES, PackageState } from './states';
+import { isAbsent } from '../storage/faults';
 
 /** One row per package in the packages table: PartitionKey = feed, RowKey = packageUid. */
 export interface PackageRow {
@@ -62,7 +63,7 @@ export async function getPackageRow(
     const entity = await table.getEntity(feed, packageUid);
     return { ...toRow(entity), etag: entity.etag };
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    if (isAbsent(error)) return undefined;
     throw error;
   }
 }

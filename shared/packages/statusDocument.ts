@@ -5,6 +5,7 @@ import { BlobRequestConditions, ContainerClient, RestError } from '@azure/storag
 import { KeyRecord } from '../index/location';
 import type { KeyHandover } from './handovers';
 import { PackageState, StateChange } from './states';
+import { isAbsent } from '../storage/faults';
 
 /** The record of one package: its state, every key it contributed and where, its problems. */
 export interface StatusDocument {
@@ -172,7 +173,7 @@ async function readFullList(
   try {
     body = (await container.getBlobClient(name).download()).readableStreamBody!;
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) {
+    if (isAbsent(error)) {
       throw new Error(`status/${name}, the full key list of package ${packageUid}, is missing`, {
         cause: error,
       });
@@ -207,7 +208,7 @@ async function readStored(
     // Only symfeed writes these documents, so their shape is trusted.
     return JSON.parse(bytes.toString('utf8')) as DisplayedStatus | StatusDocument;
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    if (isAbsent(error)) return undefined;
     throw error;
   }
 }
@@ -263,7 +264,7 @@ export async function streamStatusDocument(
       length: download.contentLength ?? 0,
     };
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) return undefined;
+    if (isAbsent(error)) return undefined;
     throw error;
   }
 }
@@ -303,7 +304,7 @@ export async function readStatusDocumentForUpdate(
     try {
       return (await container.getBlobClient(name).getProperties()).etag;
     } catch (error) {
-      if (error instanceof RestError && error.statusCode === 404) return undefined;
+      if (isAbsent(error)) return undefined;
       throw error;
     }
   };

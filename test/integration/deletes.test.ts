@@ -116,11 +116,11 @@ it('lets a delete be asked for again when its message could not be sent', async 
   await stack.upload('unsent.zip', await pkg(['unsent-key'], 'unsent'));
   await stack.indexed('unsent.zip');
   const message = { feed: 'default', packageUid: uid('unsent.zip'), reason: 'test' };
-  // A real fault: the queue is gone, so the send fails with 404.
+  // A real fault: the queue is gone, so the send fails, as a missing queue.
   await stack.rt.storage.deletesQueue.delete();
   try {
     await expect(requestDelete({ storage: stack.rt.storage }, message)).rejects.toMatchObject({
-      statusCode: 404,
+      code: 'QueueNotFound',
     });
   } finally {
     await stack.rt.storage.deletesQueue.create();
