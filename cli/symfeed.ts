@@ -33,8 +33,9 @@ const USAGE = `usage:
       the package's status document
   symfeed package delete <feed> <uid> [--reason TEXT]
   symfeed retention run <feed> [--dry-run]
-feed, token, package and retention work on the storage account in AzureWebJobsStorage,
-by default the Azurite that npm start runs`;
+feed, token, package and retention work on the storage account of AzureWebJobsStorage
+(a connection string) or of the AzureWebJobsStorage__* identity settings, as npm start does;
+without either, on the Azurite that npm start runs (SYMFEED_AZURITE_PORTS)`;
 
 export async function main(argv: readonly string[], out: Output = processOutput): Promise<number> {
   const [command, ...rest] = argv;
