@@ -69,7 +69,7 @@ const tryTimeoutPolicy: PipelinePolicy = {
   },
 };
 
-/** The container or queue a blob or queue request is for: the first segment after the service's path. */
+/** The container or queue a request is for: the first segment after the service's own path. */
 function resourceIn(serviceUrl: string): (request: PipelineRequest) => string {
   const base = new URL(serviceUrl).pathname.replace(/\/+$/, '');
   return (request) =>
@@ -89,7 +89,10 @@ function withPolicies<T extends BlobServiceClient | QueueServiceClient>(client: 
   return client;
 }
 
-/** Storage did not answer, answered with an error, or gave symfeed no token: a caller may retry later (503). */
+/**
+ * Storage did not answer, answered with an error (a missing container, table or queue included),
+ * or symfeed got no token for it: a caller may retry later (503).
+ */
 export function isStorageFailure(error: unknown): boolean {
   return error instanceof RestError || (error as Error | undefined)?.name === 'AbortError';
 }
