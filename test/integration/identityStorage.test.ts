@@ -10,7 +10,7 @@ import {
   startOAuthStorage,
   storageRequest,
 } from '../support/oauthStorage';
-import { makeZip } from '../support/zips';
+import { makeZip, smallAndLarge } from '../support/zips';
 
 /**
  * The whole product on identity-based storage, as on Azure with a managed identity: the built
@@ -124,17 +124,7 @@ it('runs with no account key anywhere, on tokens of the user-assigned identity',
 });
 
 it('indexes an uploaded package and serves its small and large entries and a range', async () => {
-  const zip = await makeZip([
-    {
-      name: 'symbol_index.json',
-      data: JSON.stringify([
-        { clientKey: 'small/1/small', blobPath: 'small.txt' },
-        { clientKey: 'large/1/large', blobPath: 'large.bin' },
-      ]),
-    },
-    { name: 'small.txt', data: small },
-    { name: 'large.bin', data: large, compress: false },
-  ]);
+  const zip = await smallAndLarge(small, large);
   const put = await storageRequest(
     storage,
     'PUT',

@@ -4,7 +4,7 @@ import { packageUidFor } from '../../shared/packages/packageUid';
 import { ensureStorage } from '../../shared/storage/clients';
 import { missingResourceOf } from '../../shared/storage/faults';
 import { startStack, Stack } from '../support/stack';
-import { makeZip } from '../support/zips';
+import { smallAndLarge } from '../support/zips';
 
 /**
  * On Azure nothing creates symfeed's containers, tables and queues at run time. Each test deletes
@@ -39,17 +39,7 @@ async function restore(): Promise<void> {
     feed: 'secret',
     scopes: ['read'],
   }));
-  const zip = await makeZip([
-    {
-      name: 'symbol_index.json',
-      data: JSON.stringify([
-        { clientKey: 'small/1/small', blobPath: 'small.txt' },
-        { clientKey: 'large/1/large', blobPath: 'large.bin' },
-      ]),
-    },
-    { name: 'small.txt', data: small },
-    { name: 'large.bin', data: large, compress: false },
-  ]);
+  const zip = await smallAndLarge(small, large);
   await stack.upload('files.zip', zip);
   expect((await stack.indexed('files.zip')).state).toBe('succeeded');
 }

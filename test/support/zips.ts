@@ -87,3 +87,21 @@ export function patchEntryHeaders(
   if (patched !== 2) throw new Error(`found ${patched} headers of "${name}", not 2`);
   return out;
 }
+
+/**
+ * A package with a small file (`small/1/small`, deflated: served from memory once read) and a
+ * large one (`large/1/large`, stored: it streams, and honours a range).
+ */
+export function smallAndLarge(small: Buffer, large: Buffer): Promise<Buffer> {
+  return makeZip([
+    {
+      name: 'symbol_index.json',
+      data: symbolIndex([
+        { clientKey: 'small/1/small', blobPath: 'small.txt' },
+        { clientKey: 'large/1/large', blobPath: 'large.bin' },
+      ]),
+    },
+    { name: 'small.txt', data: small },
+    { name: 'large.bin', data: large, compress: false },
+  ]);
+}
