@@ -21,7 +21,6 @@ export const definitions: readonly FunctionDefinition[] = loggingFailures([
   deleter,
   retention,
   ...admin,
-  // v3 first: its push and delete routes share paths with the v2 feed's catch-all.
   ...nugetV3,
   nugetV2,
   metricsEndpoint,

@@ -5,7 +5,6 @@ import {
   handleFlatContainerDownload,
   handleFlatContainerIndex,
   handlePackageEndpoint,
-  handlePush,
   handleRegistration,
   handleRegistrationPage,
   handleSearch,
@@ -57,24 +56,21 @@ function route(
 
 /**
  * The NuGet v3 surface of every (sub)feed, and the v2 push and delete endpoints it advertises.
- * `{feed}` is a feed name or a subfeed `{feed},{own|all},{state}`. Listing routes come before
- * their longer neighbours: the local host matches in declaration order.
+ * `{feed}` is a feed name or a subfeed `{feed},{own|all},{state}`. The Functions host tries
+ * routes by function name, not in this order: no two of them take the same request.
  */
 export function nugetV3Definitions(maxPushBytes?: number): readonly FunctionDefinition[] {
   const options = (rt: Runtime, symbols: boolean) => ({
     symbols,
     maxBytes: maxPushBytes ?? rt.settings.SYMFEED_MAX_PUSH_BYTES,
   });
-  const push = (symbols: boolean) => (rt: Runtime, request: NuGetRequest) =>
-    handlePush(rt, request, options(rt, symbols));
   const underPackage = (symbols: boolean) => (rt: Runtime, request: NuGetRequest) =>
     handlePackageEndpoint(rt, request, options(rt, symbols));
   return [
     route('nugetServiceIndex', 'v3/index.json', ['GET'], handleServiceIndex),
-    route('nugetPush', 'v2/package', ['PUT'], push(false)),
-    // NuGet clients push to `package/` and delete at `package/{id}/{version}`.
+    // NuGet clients push to `package` or `package/` (a catch-all matches nothing too) and
+    // delete at `package/{id}/{version}`.
     route('nugetPackage', 'v2/package/{*rest}', ['PUT', 'DELETE'], underPackage(false)),
-    route('nugetSymbolPush', 'v2/symbolpackage', ['PUT'], push(true)),
     route('nugetSymbolPackage', 'v2/symbolpackage/{*rest}', ['PUT'], underPackage(true)),
     route('nugetFlatIndex', 'v3/flatcontainer/{id}/index.json', ['GET'], handleFlatContainerIndex),
     route(

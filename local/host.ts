@@ -15,6 +15,8 @@ import { startTimers } from './timerTriggers';
 export interface LocalHostOptions {
   readonly definitions: readonly FunctionDefinition[];
   readonly port: number;
+  /** The address to listen on; 127.0.0.1 (this machine only) unless told. */
+  readonly host?: string;
   readonly container: (name: string) => ContainerClient;
   readonly queues: QueueServiceClient;
   /** How often the container is scanned and the queues polled (the host polls at most every 2 s). */
@@ -25,6 +27,7 @@ export interface LocalHostOptions {
 }
 
 export interface LocalHost {
+  /** Where the HTTP triggers answer, by the address listened on. */
   readonly url: string;
   readonly port: number;
   /** Runs one container scan and one queue poll now, and waits for the handlers under way. */
@@ -42,7 +45,11 @@ function ofKind<K extends FunctionDefinition['kind']>(
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log ?? ((line: string) => console.log(line));
   const { definitions } = options;
-  const http = await startHttpTriggers(ofKind(definitions, 'http'), options.port, log);
+  const http = await startHttpTriggers(
+    ofKind(definitions, 'http'),
+    { port: options.port, host: options.host ?? '127.0.0.1' },
+    log,
+  );
   const scanner = new BlobEventScanner(ofKind(definitions, 'blobEvents'), options.container, log);
   const poller = new QueuePoller(
     ofKind(definitions, 'queue'),
@@ -56,7 +63,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   void tick();
 
   return {
-    url: `http://localhost:${http.port}`,
+    url: http.url,
     port: http.port,
     async drain() {
       await Promise.all([scanner.scan().then(() => scanner.settled()), poller.poll()]);

@@ -1,5 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, isIPv6 } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -13,48 +13,181 @@ import { redactUrl } from '../shared/feeds/access';
 import { invocationContext, LogLine } from './invocation';
 import { safeDecode } from '../shared/util/safeDecode';
 
-interface Route {
-  readonly pattern: RegExp;
-  readonly names: readonly string[];
+export interface Route {
+  readonly template: string;
+  readonly match: RouteMatcher;
   readonly methods: ReadonlySet<string>;
   readonly options: HttpFunctionOptions;
   readonly name: string;
 }
 
-/** Compiles an Azure Functions route template ("F/{feed}/symbols/{*clientKey}") to a matcher. */
-export function compileRoute(template: string): { pattern: RegExp; names: string[] } {
-  const names: string[] = [];
-  const source = template
-    .split('/')
-    .map((segment) => {
-      const catchAll = /^\{\*(\w+)\}$/.exec(segment);
-      if (catchAll?.[1]) {
-        names.push(catchAll[1]);
-        return '(.*)';
+type RouteSegment =
+  | { readonly kind: 'literal'; readonly text: string }
+  | { readonly kind: 'parameter'; readonly name: string }
+  | { readonly kind: 'catchAll'; readonly name: string };
+
+/** The route values of a path, or undefined when the path does not match. */
+export type RouteMatcher = (path: string) => Record<string, string> | undefined;
+
+function segmentOf(template: string, segment: string): RouteSegment {
+  const parameter = /^\{(\*{1,2})?([A-Za-z_]\w*)\}$/.exec(segment);
+  if (parameter?.[2]) {
+    const [, star, name] = parameter;
+    return star ? { kind: 'catchAll', name } : { kind: 'parameter', name };
+  }
+  if (/[{}]/.test(segment)) {
+    // Optional parameters, constraints, defaults and segments mixing text and parameters are more
+    // of ASP.NET Core's routing than this host implements; no symfeed route needs them.
+    throw new Error(
+      `route "${template}": the local host does not support the segment "${segment}"`,
+    );
+  }
+  return { kind: 'literal', text: segment };
+}
+
+function parseTemplate(template: string): RouteSegment[] {
+  return template.split('/').map((segment) => segmentOf(template, segment));
+}
+
+/**
+ * Matches a route template as the Functions host does (ASP.NET Core's RoutePatternMatcher):
+ * literal segments ignoring case, a parameter for one non-empty segment, a catch-all for the rest
+ * of the path, empty rest included; a trailing slash is ignored and an empty segment matches
+ * nothing. Values are percent-decoded.
+ */
+export function routeMatcher(template: string): RouteMatcher {
+  const segments = parseTemplate(template);
+  return (path) => {
+    // "/" has no segments; a trailing slash ends none.
+    const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    const parts = trimmed === '/' || trimmed === '' ? [] : trimmed.slice(1).split('/');
+    const values: Record<string, string> = {};
+    let offset = 1;
+    for (const [i, part] of parts.entries()) {
+      const segment = segments[i];
+      if (part === '' || !segment) return undefined;
+      if (segment.kind === 'catchAll') {
+        values[segment.name] = safeDecode(path.slice(offset));
+        return values;
       }
-      return segment.replace(/\{(\w+)\}|[^{]+/g, (part, name: string | undefined) => {
-        if (name) {
-          names.push(name);
-          return '([^/]+)';
-        }
-        return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      });
-    })
-    .join('/');
-  return { pattern: new RegExp(`^/${source}$`, 'i'), names };
+      if (segment.kind === 'literal') {
+        if (safeDecode(part).toLowerCase() !== segment.text.toLowerCase()) return undefined;
+      } else {
+        values[segment.name] = safeDecode(part);
+      }
+      offset += part.length + 1;
+    }
+    // Left over, only a catch-all matches: it takes the empty rest.
+    const next = segments[parts.length];
+    return next === undefined || next.kind === 'catchAll' ? values : undefined;
+  };
+}
+
+/** Whether some path matches both templates. */
+function overlap(a: readonly RouteSegment[], b: readonly RouteSegment[]): boolean {
+  const [x, ...restOfA] = a;
+  const [y, ...restOfB] = b;
+  if (x?.kind === 'catchAll' || y?.kind === 'catchAll') return true;
+  if (!x || !y) return !x && !y;
+  if (
+    x.kind === 'literal' &&
+    y.kind === 'literal' &&
+    x.text.toLowerCase() !== y.text.toLowerCase()
+  ) {
+    return false;
+  }
+  return overlap(restOfA, restOfB);
+}
+
+interface RouteShape {
+  readonly name: string;
+  readonly template: string;
+  readonly methods: ReadonlySet<string>;
+}
+
+/**
+ * Refuses two routes that take the same request: the Functions host would give it to the one whose
+ * function name sorts first, so the other never answers there. Say it now, not in Azure.
+ */
+export function assertUnambiguous(routes: readonly RouteShape[]): void {
+  const parsed = routes.map((route) => ({
+    ...route,
+    segments: parseTemplate(route.template),
+  }));
+  for (const [i, a] of parsed.entries()) {
+    for (const b of parsed.slice(i + 1)) {
+      const methods = [...a.methods].filter((method) => b.methods.has(method));
+      if (methods.length > 0 && overlap(a.segments, b.segments)) {
+        throw new Error(
+          `routes ${a.template} (function ${a.name}) and ${b.template} (function ${b.name}) both take some ${methods.join(', ')} requests: the Functions host gives them to whichever function's name sorts first, so make the routes or their methods distinct`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The order the Functions host tries routes in: by function name, ignoring case (the host lists
+ * functions so, and its router takes the first route that matches). Declaration order counts
+ * for nothing, so no two symfeed routes may match the same request.
+ */
+export function hostOrder<T extends { readonly name: string }>(routes: readonly T[]): T[] {
+  const key = (route: T) => route.name.toUpperCase();
+  return [...routes].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** The routes of HTTP-triggered functions, in the order the Functions host tries them. */
+export function routesOf(definitions: readonly DefinitionOf<'http'>[]): Route[] {
+  const routes = hostOrder(definitions).map((definition) => {
+    const template = definition.options.route ?? definition.name;
+    return {
+      template,
+      match: routeMatcher(template),
+      // The default of @azure/functions' app.http.
+      methods: new Set<string>(definition.options.methods ?? ['GET', 'POST']),
+      options: definition.options,
+      name: definition.name,
+    };
+  });
+  assertUnambiguous(routes);
+  return routes;
+}
+
+/**
+ * The first route whose template and methods both match: the method is part of the route, so a
+ * method no route declares finds none (a 404, as in Azure).
+ */
+export function routeFor(
+  routes: readonly Route[],
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | undefined {
+  for (const route of routes) {
+    const params = route.methods.has(method) ? route.match(path) : undefined;
+    if (params) return { route, params };
+  }
+  return undefined;
+}
+
+/** Where the HTTP server listens: a port (0 for any free one) and an address. */
+export interface ListenOn {
+  readonly port: number;
+  readonly host: string;
+}
+
+/** The URL of a server listening on `host`; one on every address is reached here by loopback. */
+export function urlOf(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${isIPv6(reachable) ? `[${reachable}]` : reachable}:${port}`;
 }
 
 /** An HTTP server that routes requests to HTTP-triggered functions as the Functions host does. */
 export async function startHttpTriggers(
   definitions: readonly DefinitionOf<'http'>[],
-  port: number,
+  on: ListenOn,
   log: LogLine,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const routes: Route[] = definitions.map((definition) => {
-    const { pattern, names } = compileRoute(definition.options.route ?? definition.name);
-    const methods = new Set<string>(definition.options.methods ?? ['GET', 'POST']);
-    return { pattern, names, methods, options: definition.options, name: definition.name };
-  });
+): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  const routes = routesOf(definitions);
   const serve = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
     handle(routes, req, res, log, expectsContinue).catch((error: Error) => {
       // A stack can quote the URL (a URL parser's message does), so the whole line is redacted.
@@ -68,9 +201,10 @@ export async function startHttpTriggers(
   // do for large bodies) is told to go on only when a handler reads the body: a refused push is
   // never sent at all.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => serve(req, res, true));
-  const actual = await listen(server, port);
+  const port = await listen(server, on);
   return {
-    port: actual,
+    url: urlOf(on.host, port),
+    port,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -78,18 +212,17 @@ export async function startHttpTriggers(
   };
 }
 
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: Server, { port, host }: ListenOn): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(
-              `port ${port} is already in use: stop what uses it or set PORT to another port`,
-            )
-          : error,
-      );
+      const cause: Record<string, string> = {
+        EADDRINUSE: `port ${port} is already in use on ${host}: stop what uses it or set PORT to another port`,
+        EADDRNOTAVAIL: `cannot listen on ${host}: no network interface of this machine has that address; set HOST to one that does, or to 0.0.0.0 for every address`,
+        ENOTFOUND: `cannot listen on ${host}: the name does not resolve; set HOST to an address of this machine`,
+      };
+      reject(error.code && cause[error.code] ? new Error(cause[error.code]) : error);
     });
-    server.listen(port, () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
 }
 
@@ -120,48 +253,33 @@ async function handle(
   const rawUrl = req.url ?? '/';
   const path = rawUrl.replace(/[?#].*$/s, '');
   const method = req.method ?? 'GET';
-  // As ASP.NET routing in the Functions host: the first route whose path and method both match;
-  // 405 only when some route has the path but none the method.
-  const allowed = new Set<string>();
-  for (const route of routes) {
-    const match = route.pattern.exec(path);
-    if (!match) continue;
-    if (!route.methods.has(method)) {
-      route.methods.forEach((m) => allowed.add(m));
-      continue;
-    }
-    const params: Record<string, string> = {};
-    route.names.forEach((name, i) => {
-      params[name] = safeDecode(match[i + 1] ?? '');
-    });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-    }
-    const body = new RequestBody(req, expectsContinue ? () => res.writeContinue() : undefined);
-    const hasBody = method !== 'GET' && method !== 'HEAD';
-    const nativeRequest = new Request(url, {
-      method,
-      headers,
-      ...(hasBody ? { body: body.stream(), duplex: 'half' } : {}),
-    } as RequestInit);
-    // The request the Functions host builds with enableHttpStream (createStreamRequest in
-    // @azure/functions): the body streams from the socket as the handler reads it, so a
-    // handler that refuses the caller never reads it at all.
-    const request = new HttpRequest({ nativeRequest, params } as HttpRequestInit);
-    try {
-      const response = await route.options.handler(request, invocationContext(route.name, log));
-      await writeResponse(res, response, method === 'HEAD');
-    } finally {
-      body.discardRest();
-    }
+  const found = routeFor(routes, method, path);
+  if (!found) {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('No such endpoint.\n');
     return;
   }
-  if (allowed.size > 0) {
-    res.writeHead(405, { Allow: [...allowed].join(', ') }).end();
-    return;
+  const { route, params } = found;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('No such endpoint.\n');
+  const body = new RequestBody(req, expectsContinue ? () => res.writeContinue() : undefined);
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const nativeRequest = new Request(url, {
+    method,
+    headers,
+    ...(hasBody ? { body: body.stream(), duplex: 'half' } : {}),
+  } as RequestInit);
+  // The request the Functions host builds with enableHttpStream (createStreamRequest in
+  // @azure/functions): the body streams from the socket as the handler reads it, so a
+  // handler that refuses the caller never reads it at all.
+  const request = new HttpRequest({ nativeRequest, params } as HttpRequestInit);
+  try {
+    const response = await route.options.handler(request, invocationContext(route.name, log));
+    await writeResponse(res, response, method === 'HEAD');
+  } finally {
+    body.discardRest();
+  }
 }
 
 /**

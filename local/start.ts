@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import path from 'node:path';
 import { definitions } from '../functions/all';
 import {
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   const host = await startLocalHost({
     definitions,
     port: settings.PORT,
+    host: settings.HOST,
     container: (name) => rt.storage.blobs.getContainerClient(name),
     queues: rt.storage.queues,
   });
@@ -125,6 +127,19 @@ function azAccount(storage: StorageConnection, embedded: boolean): string {
   return `--connection-string "${embedded ? storage.connectionString : '$AzureWebJobsStorage'}"`;
 }
 
+/** Where the host listens, and who can reach it there. */
+function listening(address: string, port: number): string {
+  const where = `${isIPv6(address) ? `[${address}]` : address}:${port}`;
+  if (address === '127.0.0.1' || address === '::1' || address === 'localhost') {
+    return `Listening on ${where}, this machine only (HOST=0.0.0.0 listens on every address).`;
+  }
+  const whom =
+    address === '0.0.0.0' || address === '::'
+      ? 'every address of this machine: other machines reach it by its name or address'
+      : 'that address alone';
+  return `Listening on ${where} (HOST), ${whom}.`;
+}
+
 function printout(
   host: LocalHost,
   token: DefaultToken,
@@ -142,6 +157,7 @@ function printout(
       : '';
   return `
 symfeed is running${embedded ? ` on its own Azurite (data in ${settings.SYMFEED_AZURITE_LOCATION})` : ''}.
+${listening(settings.HOST, host.port)}
 
   Symbol server (SSQP) for the public feed "${DEFAULT_FEED}":
     ${symbols}

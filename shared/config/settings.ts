@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { tokenSchema } from '../feeds/tokens';
 import {
@@ -20,6 +21,12 @@ function isBaseUrl(text: string): boolean {
 }
 
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+/** An IP address, or a DNS host name (letters, digits and hyphens between dots). */
+function isListenAddress(text: string): boolean {
+  const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+  return isIP(text) !== 0 || new RegExp(`^(?=.{1,253}$)${label}(?:\\.${label})*$`).test(text);
+}
 
 /** The ports of the Azurite `npm start` runs, "blob,queue,table". */
 export const azuritePortsSchema = z.preprocess(
@@ -249,6 +256,20 @@ const settingsSchema = z.object({
       )
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
+  ),
+  /**
+   * `npm start` only: the address the local host listens on. 127.0.0.1, this machine alone, unless
+   * told otherwise (0.0.0.0 or :: for every address).
+   */
+  HOST: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .refine(
+        isListenAddress,
+        'must be an IP address or host name of this machine: 127.0.0.1 (this machine only) or 0.0.0.0 (every address)',
+      )
+      .default('127.0.0.1'),
   ),
   /** `npm start` only: the local host's port. */
   PORT: z.preprocess(

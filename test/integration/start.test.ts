@@ -128,14 +128,65 @@ it('starts, prints the URLs, serves, and stops cleanly on Ctrl-C', async () => {
   const port = await freePort();
   const { child, output, exit } = run({ PORT: String(port) });
   await ready({ child, output, exit });
-  expect(output()).toContain(`http://localhost:${port}/F/default/symbols`);
+  expect(output()).toContain(`http://127.0.0.1:${port}/F/default/symbols`);
   expect(output()).toContain('az storage blob upload');
-  expect(output()).toContain(`DEBUGINFOD_URLS=http://localhost:${port}/F/default`);
+  expect(output()).toContain(`DEBUGINFOD_URLS=http://127.0.0.1:${port}/F/default`);
   expect(output()).toContain('set debuginfod enabled on');
-  expect((await fetch(`http://localhost:${port}/health`)).status).toBe(200);
-  expect((await fetch(`http://localhost:${port}/F/default/symbols/index2.txt`)).status).toBe(404);
+  expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+  expect((await fetch(`http://127.0.0.1:${port}/F/default/symbols/index2.txt`)).status).toBe(404);
   child.kill('SIGINT');
   expect(await exit).toBe(0);
+});
+
+describe('HOST', () => {
+  /** Whether an HTTP request to `address` reaches the host; 127.0.0.2 is loopback, not 127.0.0.1. */
+  const reaches = (address: string, port: number) =>
+    fetch(`http://${address}:${port}/health`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
+
+  it('is 127.0.0.1 unless set: the host answers this machine alone, and says so', async () => {
+    const port = await freePort();
+    const started = run({ PORT: String(port) });
+    await ready(started);
+    try {
+      expect(started.output()).toContain(
+        `Listening on 127.0.0.1:${port}, this machine only (HOST=0.0.0.0 listens on every address).`,
+      );
+      expect(await reaches('127.0.0.1', port)).toBe(true);
+      expect(await reaches('127.0.0.2', port)).toBe(false);
+    } finally {
+      started.child.kill('SIGINT');
+      await started.exit;
+    }
+  });
+
+  it('opens the host to every address when set so, and says so', async () => {
+    const port = await freePort();
+    const started = run({ PORT: String(port), HOST: '0.0.0.0' });
+    await ready(started);
+    try {
+      expect(started.output()).toContain(`Listening on 0.0.0.0:${port} (HOST), every address`);
+      expect(started.output()).toContain(`http://127.0.0.1:${port}/F/default/symbols`);
+      expect(await reaches('127.0.0.2', port)).toBe(true);
+    } finally {
+      started.child.kill('SIGINT');
+      await started.exit;
+    }
+  });
+
+  it.each([
+    ['not a host!', /setting HOST is invalid \(must be an IP address or host name/],
+    [
+      '203.0.113.7',
+      /cannot listen on 203\.0\.113\.7: no network interface of this machine has that address/,
+    ],
+  ])('refuses %s, saying why, and exits non-zero', async (host, message) => {
+    const { output, exit } = run({ PORT: String(await freePort()), HOST: host });
+    expect(await exit).toBe(1);
+    expect(output()).toMatch(message);
+  });
 });
 
 it('says which port is taken and exits non-zero', async () => {
