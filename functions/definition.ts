@@ -1,5 +1,4 @@
 import {
-  EventGridFunctionOptions,
   HttpFunctionOptions,
   StorageQueueFunctionOptions,
   TimerFunctionOptions,
@@ -12,13 +11,16 @@ import {
 export type FunctionDefinition =
   | { readonly kind: 'http'; readonly name: string; readonly options: HttpFunctionOptions }
   | {
-      readonly kind: 'blobEvents';
+      readonly kind: 'queue';
       readonly name: string;
-      readonly options: EventGridFunctionOptions;
-      /** The container whose BlobCreated events this function receives through Event Grid. */
-      readonly container: string;
+      readonly options: StorageQueueFunctionOptions;
+      /**
+       * The container whose BlobCreated and BlobDeleted events an Event Grid subscription of the
+       * storage account delivers to this function's queue (infra/ makes the subscription; the
+       * local host's container scan stands in for it).
+       */
+      readonly blobEventsOf?: string;
     }
-  | { readonly kind: 'queue'; readonly name: string; readonly options: StorageQueueFunctionOptions }
   | { readonly kind: 'timer'; readonly name: string; readonly options: TimerFunctionOptions };
 
 export type DefinitionOf<K extends FunctionDefinition['kind']> = Extract<

@@ -4,23 +4,16 @@ import { runtime } from '../shared/runtime';
 import { recordDelete } from '../shared/telemetry/metrics';
 import { countedDelete } from '../shared/telemetry/observe';
 import { QUEUES } from '../shared/storage/clients';
+import { describeIssues } from '../shared/util/issues';
 import { FunctionDefinition } from './definition';
-
-/** host.json extensions.queues.maxDequeueCount: the attempt after which the host gives up. */
-const MAX_DEQUEUE_COUNT = 5;
+import { attemptOf, isLastAttempt, rejectMessage } from './queueTrigger';
 
 async function handler(message: unknown, context: InvocationContext): Promise<void> {
   const rt = runtime();
   const parsed = deleteMessageSchema.safeParse(message);
   if (!parsed.success) {
-    // Retrying cannot mend a malformed message: straight to the poison queue, with the reason.
-    const reason = parsed.error.issues
-      .map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`)
-      .join('; ');
-    await rt.storage.queues
-      .getQueueClient(`${QUEUES.deletes}-poison`)
-      .sendMessage(Buffer.from(JSON.stringify({ message, reason })).toString('base64'));
-    context.warn(`deleter: malformed message moved to the poison queue: ${reason}`);
+    const reason = describeIssues(parsed.error);
+    await rejectMessage(rt.storage.queues, QUEUES.deletes, message, reason, context);
     recordDelete('malformed');
     return;
   }
@@ -38,14 +31,13 @@ async function handler(message: unknown, context: InvocationContext): Promise<vo
     const from = parsed.data.from === undefined ? '' : ` (from key ${parsed.data.from})`;
     context.log(`deleter: ${parsed.data.feed}/${parsed.data.packageUid}${from}: ${outcome}`);
   } catch (error) {
-    const attempt = Number(context.triggerMetadata?.dequeueCount ?? 1);
-    if (attempt >= MAX_DEQUEUE_COUNT) {
+    if (isLastAttempt(context)) {
       await recordState(
         rt.storage,
         parsed.data.feed,
         parsed.data.packageUid,
         'partial',
-        `the delete failed ${attempt} times and was given up: ${(error as Error).message}`,
+        `the delete failed ${attemptOf(context)} times and was given up: ${(error as Error).message}`,
       );
     }
     throw error;

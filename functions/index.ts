@@ -16,9 +16,6 @@ for (const definition of definitions) {
     case 'http':
       app.http(definition.name, definition.options);
       break;
-    case 'blobEvents':
-      app.eventGrid(definition.name, definition.options);
-      break;
     case 'queue':
       app.storageQueue(definition.name, definition.options);
       break;

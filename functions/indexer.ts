@@ -1,56 +1,85 @@
-import { EventGridEvent, InvocationContext } from '@azure/functions';
-import { packageBlobFromEvent } from '../shared/indexing/blobEvent';
+import { InvocationContext } from '@azure/functions';
+import { packageEventOf } from '../shared/indexing/blobEvent';
+import { recordIndexingGivenUp } from '../shared/indexing/givenUp';
 import { indexPackage, IndexOutcome } from '../shared/indexing/indexPackage';
 import { PackageNotFoundError, requestDelete } from '../shared/packages/deletePackage';
 import { packageUidFor } from '../shared/packages/packageUid';
-import { runtime } from '../shared/runtime';
+import { Runtime, runtime } from '../shared/runtime';
 import { countedIndexRun } from '../shared/telemetry/observe';
-import { CONTAINERS } from '../shared/storage/clients';
+import { CONTAINERS, QUEUES } from '../shared/storage/clients';
 import { FunctionDefinition } from './definition';
+import { attemptOf, isLastAttempt, rejectMessage } from './queueTrigger';
 
 /**
- * Receives the storage account's blob events through Event Grid. BlobCreated indexes the package
- * by name with symfeed's own ranged reader (no blob binding, so the package bytes never pass
- * through the trigger into memory); BlobDeleted, a package removed straight from storage, asks
- * for its delete like any other.
+ * Takes the storage account's blob events from the queue Event Grid delivers them to. A queue,
+ * not a webhook: Event Grid waits about 30 s for a webhook's answer and then delivers again, so a
+ * package that takes longer would be indexed twice at once; a queue message stays invisible for
+ * as long as its run lasts. BlobCreated indexes the package by name with symfeed's own ranged
+ * reader (no blob binding, so the package never passes through the trigger into memory);
+ * BlobDeleted, a package removed straight from storage, asks for its delete like any other.
  */
-async function handler(event: EventGridEvent, context: InvocationContext): Promise<void> {
-  const ref = packageBlobFromEvent(event);
-  if (!ref.ok) {
-    context.warn(`indexer: ignored: ${ref.reason}`);
-    return;
-  }
+async function handler(message: unknown, context: InvocationContext): Promise<void> {
+  const event = packageEventOf(message);
   const rt = runtime();
-  if (ref.deleted) {
-    const message = {
-      feed: ref.feed,
-      packageUid: packageUidFor(ref.feed, ref.name),
-      reason: 'the package blob was deleted from storage',
-    };
-    try {
-      context.log(
-        `indexer: ${ref.feed}/${ref.name} deleted: ${await requestDelete(
-          { storage: rt.storage, hidePackage: (feed, uid) => rt.locations.hidePackage(feed, uid) },
-          message,
-        )}`,
-      );
-    } catch (error) {
-      if (!(error instanceof PackageNotFoundError)) throw error;
+  switch (event.kind) {
+    case 'malformed':
+      return rejectMessage(rt.storage.queues, QUEUES.packageEvents, message, event.reason, context);
+    case 'ignored':
+      context.warn(`indexer: ignored: ${event.reason}`);
+      return;
+    case 'deleted':
+      return blobDeleted(rt, event.feed, event.name, context);
+    case 'created':
+      return blobCreated(rt, event.feed, event.name, context);
+  }
+}
+
+async function blobCreated(rt: Runtime, feed: string, name: string, context: InvocationContext) {
+  try {
+    const outcome = await countedIndexRun(() =>
+      indexPackage(
+        {
+          storage: rt.storage,
+          settings: rt.settings,
+          keysChanged: (changedFeed, keys) => rt.locations.invalidate(changedFeed, keys),
+        },
+        feed,
+        name,
+      ),
+    );
+    context.log(`indexer: ${feed}/${name}: ${describe(outcome)}`);
+  } catch (error) {
+    if (isLastAttempt(context)) {
+      const reason = `indexing failed ${attemptOf(context)} times and was given up: ${(error as Error).message}; upload the package again to index it again`;
+      if (await recordIndexingGivenUp(rt.storage, feed, name, reason)) {
+        context.error(`indexer: ${feed}/${name}: ${reason}`);
+      }
     }
+    throw error;
+  }
+}
+
+async function blobDeleted(rt: Runtime, feed: string, name: string, context: InvocationContext) {
+  // Event Grid keeps no order, and a retried message comes late: a blob uploaded again since it
+  // was deleted is a package to keep.
+  if (await rt.storage.packagesContainer.getBlobClient(`${feed}/${name}`).exists()) {
+    context.log(`indexer: ${feed}/${name} deleted, and uploaded again since: kept`);
     return;
   }
-  const outcome = await countedIndexRun(() =>
-    indexPackage(
-      {
-        storage: rt.storage,
-        settings: rt.settings,
-        keysChanged: (feed, keys) => rt.locations.invalidate(feed, keys),
-      },
-      ref.feed,
-      ref.name,
-    ),
-  );
-  context.log(`indexer: ${ref.feed}/${ref.name}: ${describe(outcome)}`);
+  const message = {
+    feed,
+    packageUid: packageUidFor(feed, name),
+    reason: 'the package blob was deleted from storage',
+  };
+  try {
+    const outcome = await requestDelete(
+      { storage: rt.storage, hidePackage: (f, uid) => rt.locations.hidePackage(f, uid) },
+      message,
+    );
+    context.log(`indexer: ${feed}/${name} deleted: ${outcome}`);
+  } catch (error) {
+    if (!(error instanceof PackageNotFoundError)) throw error;
+  }
 }
 
 /** One line a person can act on: what the package is, how it ended, and why when it is damaged. */
@@ -64,8 +93,8 @@ function describe(outcome: IndexOutcome): string {
 }
 
 export const indexer: FunctionDefinition = {
-  kind: 'blobEvents',
+  kind: 'queue',
   name: 'indexer',
-  container: CONTAINERS.packages,
-  options: { handler },
+  options: { queueName: QUEUES.packageEvents, connection: 'AzureWebJobsStorage', handler },
+  blobEventsOf: CONTAINERS.packages,
 };

@@ -1,16 +1,18 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { DefinitionOf, FunctionDefinition } from '../functions/definition';
-import { BlobEventScanner } from './blobEventTriggers';
+import { QueueHostSettings, queueHostSettings } from '../shared/config/hostJson';
+import { BlobEventScanner, isSubscribed } from './blobEventTriggers';
 import { startHttpTriggers } from './httpTriggers';
 import { LogLine } from './invocation';
-import { QueueHostSettings, QueuePoller } from './queueTriggers';
+import { QueuePoller } from './queueTriggers';
 import { startTimers } from './timerTriggers';
 
 /**
  * Runs function declarations the way the Azure Functions host does, on one machine: an HTTP
- * server for HTTP triggers, a container scan for the BlobCreated events Event Grid delivers,
- * queue polling and timers. It holds no business logic: every trigger goes to the declared handler.
+ * server for HTTP triggers, queue polling, timers, and a container scan standing in for the
+ * Event Grid subscriptions that put blob events into queues. It holds no business logic: every
+ * trigger goes to the declared handler.
  */
 export interface LocalHostOptions {
   readonly definitions: readonly FunctionDefinition[];
@@ -19,11 +21,13 @@ export interface LocalHostOptions {
   readonly host?: string;
   readonly container: (name: string) => ContainerClient;
   readonly queues: QueueServiceClient;
-  /** How often the container is scanned and the queues polled (the host polls at most every 2 s). */
+  /** How often the containers are scanned and the queues polled (the host polls at most every 2 s). */
   readonly pollIntervalMs?: number;
   readonly log?: LogLine;
-  /** host.json's queue settings; tests shorten the visibility timeout. */
+  /** host.json's queue settings, which tests shorten; host.json's own otherwise. */
   readonly queueSettings?: QueueHostSettings;
+  /** How long a message under way stays invisible at a time; tests shorten it. */
+  readonly messageLeaseSeconds?: number;
 }
 
 export interface LocalHost {
@@ -45,20 +49,30 @@ function ofKind<K extends FunctionDefinition['kind']>(
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const log = options.log ?? ((line: string) => console.log(line));
   const { definitions } = options;
+  const queueFunctions = ofKind(definitions, 'queue');
   const http = await startHttpTriggers(
     ofKind(definitions, 'http'),
     { port: options.port, host: options.host ?? '127.0.0.1' },
     log,
   );
-  const scanner = new BlobEventScanner(ofKind(definitions, 'blobEvents'), options.container, log);
-  const poller = new QueuePoller(
-    ofKind(definitions, 'queue'),
+  const scanner = new BlobEventScanner(
+    queueFunctions.filter(isSubscribed),
+    options.container,
     options.queues,
     log,
-    options.queueSettings,
+  );
+  const poller = new QueuePoller(
+    queueFunctions,
+    options.queues,
+    log,
+    options.queueSettings ?? queueHostSettings(),
+    options.messageLeaseSeconds,
   );
   const timers = startTimers(ofKind(definitions, 'timer'), log);
-  const tick = () => Promise.all([scanner.scan(), poller.poll()]);
+  const tick = async () => {
+    await scanner.scan();
+    await poller.poll();
+  };
   const interval = setInterval(() => void tick(), options.pollIntervalMs ?? 1_000);
   void tick();
 
@@ -66,7 +80,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     url: http.url,
     port: http.port,
     async drain() {
-      await Promise.all([scanner.scan().then(() => scanner.settled()), poller.poll()]);
+      await tick();
+      await poller.settled();
     },
     async close() {
       clearInterval(interval);

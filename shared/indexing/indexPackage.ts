@@ -126,7 +126,10 @@ async function indexOnce(
   // An upload under the name of a deleted package is a new package: it queues behind the others.
   const firstIndexedAt = row && row.state !== 'deleted' ? row.firstIndexedAt : Date.now();
   const owner = { feed, packageUid, firstIndexedAt };
-  let history = [...(previous?.history ?? []), change('indexing')];
+  // A run of this content that is under way, or died, left the package `indexing` already: this
+  // run carries on from it, so its state does not change.
+  const carriesOn = previous?.state === 'indexing' && previous.blobEtag === blobEtag;
+  let history = [...(previous?.history ?? []), ...(carriesOn ? [] : [change('indexing')])];
   const uploadedAt = (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString();
   const pushed = pushedAs(properties.metadata ?? {});
 

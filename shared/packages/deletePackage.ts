@@ -43,12 +43,17 @@ export async function recordState(
   reason?: string,
   etag?: string,
 ): Promise<boolean> {
-  if (!(await setPackageState(storage.packagesTable, feed, packageUid, state, etag))) return false;
   const doc = await readStatusDocument(storage.statusContainer, feed, packageUid);
+  const errors = [...(doc?.errors ?? []), ...(state === 'partial' && reason ? [reason] : [])];
+  // The row counts the errors the document lists.
+  const errorCount = doc ? errors.length : undefined;
+  const { packagesTable } = storage;
+  if (!(await setPackageState(packagesTable, feed, packageUid, state, etag, errorCount))) {
+    return false;
+  }
   if (doc) {
     const at = new Date().toISOString();
     const change = reason === undefined ? { state, at } : { state, at, reason };
-    const errors = state === 'partial' && reason ? [...doc.errors, reason] : doc.errors;
     await writeStatusDocument(storage.statusContainer, {
       ...doc,
       state,

@@ -106,8 +106,9 @@ export async function replacePackageRow(
 }
 
 /**
- * Changes only the state of a package row, leaving what the indexer wrote; with `etag`, only if
- * the row is still as read (false when it was not).
+ * Changes only the state of a package row (and its error count, when an error came with the
+ * change), leaving what the indexer wrote; with `etag`, only if the row is still as read (false
+ * when it was not).
  */
 export async function setPackageState(
   table: TableClient,
@@ -115,12 +116,14 @@ export async function setPackageState(
   packageUid: string,
   state: PackageState,
   etag?: string,
+  errorCount?: number,
 ): Promise<boolean> {
   const entity = {
     partitionKey: feed,
     rowKey: packageUid,
     state,
     stateChangedAt: new Date().toISOString(),
+    ...(errorCount === undefined ? {} : { errorCount }),
   };
   try {
     await table.updateEntity(entity, 'Merge', etag === undefined ? {} : { etag });

@@ -13,7 +13,7 @@ export const TABLES = {
   packages: 'packages',
   symbolKeys: 'symbolkeys',
 } as const;
-export const QUEUES = { deletes: 'deletes' } as const;
+export const QUEUES = { deletes: 'deletes', packageEvents: 'package-events' } as const;
 
 /** One set of storage clients per process: the SDK clients pool their connections. */
 export interface StorageClients {

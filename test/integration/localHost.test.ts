@@ -1,25 +1,41 @@
-import { EventGridEvent, Timer } from '@azure/functions';
+import { Timer } from '@azure/functions';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
-import { BLOB_EVENT_CONCURRENCY } from '../../local/blobEventTriggers';
 import { LocalHost, startLocalHost } from '../../local/host';
+import { QueueHostSettings } from '../../shared/config/hostJson';
+import { EventGridEvent, eventGridEventSchema } from '../../shared/indexing/blobEvent';
 import { createStorageClients, StorageClients } from '../../shared/storage/clients';
 import { freePort } from '../support/stack';
 
 /**
- * The local host drives queue, timer and blob-event declarations the way the Functions host does.
- * These declarations exist only here; symfeed's own are exercised by the other integration tests.
+ * The local host drives queue and timer declarations the way the Functions host does, and puts
+ * blob events into queues the way an Event Grid subscription does. These declarations exist only
+ * here; symfeed's own are exercised by the other integration tests.
  */
 let azurite: RunningAzurite;
 let host: LocalHost;
 let storage: StorageClients;
+/** How long a message under way stays invisible at a time, shortened from the host's. */
+const LEASE_SECONDS = 1;
+/** host.json's queue settings, with a failed message back after a second. */
+const SETTINGS: QueueHostSettings = {
+  batchSize: 1,
+  newBatchThreshold: 3,
+  maxDequeueCount: 2,
+  visibilityTimeoutSeconds: 1,
+  maxPollingIntervalMs: 2_000,
+  messageEncoding: 'base64',
+};
+const AT_ONCE = SETTINGS.batchSize + SETTINGS.newBatchThreshold;
 const received: unknown[] = [];
-const events: EventGridEvent[] = [];
+const events: unknown[] = [];
 const ticks: Timer[] = [];
 const logs: string[] = [];
-/** Blob events of the container `slow` wait in their handler until released by name. */
-const slow = { running: new Set<string>(), done: new Set<string>(), most: 0, all: false };
-const releases = new Map<string, () => void>();
-const release = (name: string) => releases.get(name)?.();
+/** Messages of the queue `slowwork`, by name: started, and held until let go. */
+const held = { started: new Set<string>(), running: new Set<string>(), done: new Set<string>() };
+let mostAtOnce = 0;
+const letGo = new Map<string, () => void>();
+/** Attempts at messages of the queue `longwork`, which run for three leases each. */
+const long: { name: string; dequeueCount: number }[] = [];
 
 const until = async (condition: () => boolean, ms = 10_000) => {
   const deadline = Date.now() + ms;
@@ -28,21 +44,25 @@ const until = async (condition: () => boolean, ms = 10_000) => {
   return condition();
 };
 
+const QUEUES = ['work', 'slowwork', 'longwork', 'drop-events'];
+
 beforeAll(async () => {
   azurite = await startAzurite({
     ports: { blob: await freePort(), queue: await freePort(), table: await freePort() },
   });
   storage = createStorageClients(azurite.connection);
-  await storage.queues.getQueueClient('work').create();
-  await storage.queues.getQueueClient('work-poison').create();
+  for (const name of QUEUES) {
+    await storage.queues.getQueueClient(name).create();
+    await storage.queues.getQueueClient(`${name}-poison`).create();
+  }
   await storage.blobs.getContainerClient('drops').create();
-  await storage.blobs.getContainerClient('slow').create();
   host = await startLocalHost({
     port: 0,
     container: (name) => storage.blobs.getContainerClient(name),
     queues: storage.queues,
     pollIntervalMs: 200,
-    queueSettings: { batchSize: 16, maxDequeueCount: 2, visibilityTimeoutSeconds: 1 },
+    queueSettings: SETTINGS,
+    messageLeaseSeconds: LEASE_SECONDS,
     log: (line) => logs.push(line),
     definitions: [
       {
@@ -58,57 +78,75 @@ beforeAll(async () => {
         },
       },
       {
+        kind: 'queue',
+        name: 'slowworker',
+        options: {
+          queueName: 'slowwork',
+          connection: 'AzureWebJobsStorage',
+          handler: async (message) => {
+            const name = (message as { name: string }).name;
+            held.started.add(name);
+            held.running.add(name);
+            mostAtOnce = Math.max(mostAtOnce, held.running.size);
+            await new Promise<void>((resolve) => letGo.set(name, resolve));
+            held.running.delete(name);
+            held.done.add(name);
+          },
+        },
+      },
+      {
+        kind: 'queue',
+        name: 'longworker',
+        options: {
+          queueName: 'longwork',
+          connection: 'AzureWebJobsStorage',
+          handler: async (message, context) => {
+            const { name } = message as { name: string };
+            long.push({ name, dequeueCount: Number(context.triggerMetadata?.dequeueCount) });
+            await new Promise((resolve) => setTimeout(resolve, 3 * LEASE_SECONDS * 1000));
+          },
+        },
+      },
+      {
+        kind: 'queue',
+        name: 'dropped',
+        options: {
+          queueName: 'drop-events',
+          connection: 'AzureWebJobsStorage',
+          handler: async (event) => void events.push(event),
+        },
+        blobEventsOf: 'drops',
+      },
+      {
         kind: 'timer',
         name: 'ticker',
         options: { schedule: '*/1 * * * * *', handler: async (timer) => void ticks.push(timer) },
-      },
-      {
-        kind: 'blobEvents',
-        name: 'dropped',
-        container: 'drops',
-        options: { handler: async (event) => void events.push(event) },
-      },
-      {
-        kind: 'blobEvents',
-        name: 'slowly',
-        container: 'slow',
-        options: {
-          handler: async (event) => {
-            const name = event.subject.replace(/^.*\/blobs\//, '');
-            slow.running.add(name);
-            slow.most = Math.max(slow.most, slow.running.size);
-            if (!slow.all) await new Promise<void>((resolve) => releases.set(name, resolve));
-            slow.running.delete(name);
-            slow.done.add(name);
-          },
-        },
       },
     ],
   });
 });
 
 afterAll(async () => {
-  slow.all = true;
-  releases.forEach((resolve) => resolve());
+  letGo.forEach((resolve) => resolve());
   await host?.close();
   await azurite?.stop();
 });
 
-const send = (payload: unknown) =>
+const sendTo = (queue: string, payload: unknown) =>
   storage.queues
-    .getQueueClient('work')
+    .getQueueClient(queue)
     .sendMessage(Buffer.from(JSON.stringify(payload)).toString('base64'));
 
 it('delivers queue messages as decoded JSON and deletes them', async () => {
-  await send({ feed: 'default', packageUid: 'abc' });
+  await sendTo('work', { feed: 'default', packageUid: 'abc' });
   expect(await until(() => received.length === 1)).toBe(true);
   expect(received[0]).toEqual({ feed: 'default', packageUid: 'abc' });
   const left = await storage.queues.getQueueClient('work').peekMessages();
   expect(left.peekedMessageItems).toEqual([]);
 });
 
-it('moves a message that keeps failing to the poison queue', async () => {
-  await send({ fail: true });
+it('moves a message to the poison queue when its last attempt fails', async () => {
+  await sendTo('work', { fail: true });
   const poison = storage.queues.getQueueClient('work-poison');
   expect(
     await until(() => logs.some((line) => line.includes('moved to the poison queue')), 15_000),
@@ -117,7 +155,87 @@ it('moves a message that keeps failing to the poison queue', async () => {
   expect(Buffer.from(peekedMessageItems[0]!.messageText, 'base64').toString()).toBe(
     '{"fail":true}',
   );
-  expect(logs.filter((line) => line.includes('this message always fails')).length).toBe(2);
+  expect(logs.filter((line) => line.includes('this message always fails')).length).toBe(
+    SETTINGS.maxDequeueCount,
+  );
+});
+
+it('fails a message that is not base64, saying so, as the Functions host does', async () => {
+  await storage.queues.getQueueClient('work').sendMessage('{"plain": "json"}');
+  expect(await until(() => logs.some((line) => line.includes('is not valid base64')), 15_000)).toBe(
+    true,
+  );
+  expect(received).not.toContainEqual({ plain: 'json' });
+});
+
+describe('queue messages', () => {
+  it('run a few at once: one slow message does not hold up those sent after it', async () => {
+    await sendTo('slowwork', { name: 'slow' });
+    expect(await until(() => held.started.has('slow'))).toBe(true);
+    await sendTo('slowwork', { name: 'quick' });
+    expect(await until(() => held.started.has('quick'))).toBe(true);
+    letGo.get('quick')?.();
+    expect(await until(() => held.done.has('quick'))).toBe(true);
+    expect(held.done.has('slow')).toBe(false);
+    letGo.get('slow')?.();
+    expect(await until(() => held.done.has('slow'))).toBe(true);
+  });
+
+  it(`run at most batchSize + newBatchThreshold (${AT_ONCE}) at once`, async () => {
+    const names = Array.from({ length: AT_ONCE + 2 }, (_, i) => `many-${i}`);
+    await Promise.all(names.map((name) => sendTo('slowwork', { name })));
+    expect(await until(() => held.running.size === AT_ONCE)).toBe(true);
+    // The host polls every 200 ms: the ones over the limit stay in the queue meanwhile.
+    await until(() => false, 2_000);
+    expect(held.running.size).toBe(AT_ONCE);
+    const allDone = () => {
+      names.forEach((name) => letGo.get(name)?.());
+      return names.every((name) => held.done.has(name));
+    };
+    expect(await until(allDone)).toBe(true);
+    expect(mostAtOnce).toBe(AT_ONCE);
+  });
+
+  it('are not delivered again while they run, however long they take', async () => {
+    await sendTo('longwork', { name: 'long' });
+    expect(await until(() => long.length > 0)).toBe(true);
+    // Three leases long, then a lease more for a second delivery to show up if there were one.
+    await until(() => false, 4 * LEASE_SECONDS * 1000);
+    expect(long).toEqual([{ name: 'long', dequeueCount: 1 }]);
+    const { peekedMessageItems } = await storage.queues.getQueueClient('longwork').peekMessages();
+    expect(peekedMessageItems).toEqual([]);
+  });
+
+  it('are read as they are with host.json messageEncoding "none"', async () => {
+    const plain: unknown[] = [];
+    await storage.queues.getQueueClient('plainwork').create();
+    const other = await startLocalHost({
+      port: 0,
+      container: (name) => storage.blobs.getContainerClient(name),
+      queues: storage.queues,
+      pollIntervalMs: 200,
+      queueSettings: { ...SETTINGS, messageEncoding: 'none' },
+      log: (line) => logs.push(line),
+      definitions: [
+        {
+          kind: 'queue',
+          name: 'plain',
+          options: {
+            queueName: 'plainwork',
+            connection: 'AzureWebJobsStorage',
+            handler: async (message) => void plain.push(message),
+          },
+        },
+      ],
+    });
+    try {
+      await storage.queues.getQueueClient('plainwork').sendMessage('{"plain": "json"}');
+      expect(await until(() => plain.length === 1)).toBe(true);
+      expect(plain).toEqual([{ plain: 'json' }]);
+    } finally {
+      await other.close();
+    }
+  });
 });
 
 it('runs timers on their NCRONTAB schedule', async () => {
@@ -125,55 +243,47 @@ it('runs timers on their NCRONTAB schedule', async () => {
   expect(ticks[0]!.scheduleStatus.next).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
 });
 
-it('turns a new or replaced blob into one BlobCreated event each, and a deleted one into BlobDeleted', async () => {
-  const blob = storage.blobs.getContainerClient('drops').getBlockBlobClient('some/thing.zip');
-  await blob.upload('one', 3);
-  expect(await until(() => events.length === 1)).toBe(true);
-  expect(events[0]).toMatchObject({
-    eventType: 'Microsoft.Storage.BlobCreated',
-    subject: '/blobServices/default/containers/drops/blobs/some/thing.zip',
-  });
-  await host.drain();
-  expect(events).toHaveLength(1);
-  await blob.upload('two!', 4);
-  expect(await until(() => events.length === 2)).toBe(true);
-  expect(events[1]!.data).toMatchObject({ contentLength: 4 });
-  await blob.delete();
-  expect(await until(() => events.length === 3)).toBe(true);
-  expect(events[2]).toMatchObject({
-    eventType: 'Microsoft.Storage.BlobDeleted',
-    subject: '/blobServices/default/containers/drops/blobs/some/thing.zip',
-  });
-});
-
 describe('blob events', () => {
-  const upload = (name: string) =>
-    storage.blobs.getContainerClient('slow').getBlockBlobClient(name).upload(name, name.length);
+  const blob = () => storage.blobs.getContainerClient('drops').getBlockBlobClient('some/thing.zip');
 
-  it('are handled a few at once: a slow package does not hold up one uploaded after it', async () => {
-    await upload('large.nupkg');
-    expect(await until(() => slow.running.has('large.nupkg'))).toBe(true);
-    await upload('small.nupkg');
-    expect(await until(() => slow.running.has('small.nupkg'))).toBe(true);
-    release('small.nupkg');
-    expect(await until(() => slow.done.has('small.nupkg'))).toBe(true);
-    expect(slow.running.has('large.nupkg')).toBe(true);
-    release('large.nupkg');
-    expect(await until(() => slow.done.has('large.nupkg'))).toBe(true);
+  it('go into the queue as Event Grid writes them: one event a message, in the Event Grid schema, base64', async () => {
+    await blob().upload('one', 3);
+    expect(await until(() => events.length === 1)).toBe(true);
+    // The host read the message as base64 JSON (it fails any other text) and found one event.
+    const event: EventGridEvent = eventGridEventSchema.parse(events[0]);
+    expect(event).toMatchObject({
+      eventType: 'Microsoft.Storage.BlobCreated',
+      subject: '/blobServices/default/containers/drops/blobs/some/thing.zip',
+      topic: expect.stringMatching(
+        /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/devstoreaccount1$/,
+      ) as unknown,
+      dataVersion: '',
+      metadataVersion: '1',
+      data: {
+        api: 'PutBlob',
+        eTag: (await blob().getProperties()).etag?.replace(/"/g, ''),
+        contentLength: 3,
+        blobType: 'BlockBlob',
+        url: blob().url,
+        sequencer: expect.stringMatching(/^[0-9a-f]{32}$/) as unknown,
+      },
+    });
   });
 
-  it(`are handled at most ${BLOB_EVENT_CONCURRENCY} at once`, async () => {
-    const names = Array.from({ length: BLOB_EVENT_CONCURRENCY + 2 }, (_, i) => `many-${i}.zip`);
-    await Promise.all(names.map(upload));
-    expect(await until(() => slow.running.size === BLOB_EVENT_CONCURRENCY)).toBe(true);
-    // Every blob has been listed by now; the ones over the limit wait for a slot.
-    await until(() => false, 2_000);
-    expect(slow.running.size).toBe(BLOB_EVENT_CONCURRENCY);
-    const allDone = () => {
-      names.forEach(release);
-      return names.every((name) => slow.done.has(name));
-    };
-    expect(await until(allDone)).toBe(true);
-    expect(slow.most).toBe(BLOB_EVENT_CONCURRENCY);
+  it('are one BlobCreated a new or replaced blob, and a BlobDeleted for a deleted one', async () => {
+    await host.drain();
+    expect(events).toHaveLength(1);
+    await blob().upload('two!', 4);
+    expect(await until(() => events.length === 2)).toBe(true);
+    expect((events[1] as EventGridEvent).data).toMatchObject({ contentLength: 4 });
+    await blob().delete();
+    expect(await until(() => events.length === 3)).toBe(true);
+    expect(events[2]).toMatchObject({
+      eventType: 'Microsoft.Storage.BlobDeleted',
+      subject: '/blobServices/default/containers/drops/blobs/some/thing.zip',
+      data: { api: 'DeleteBlob', url: blob().url },
+    });
+    const sequencers = events.map((event) => (event as EventGridEvent).data.sequencer as string);
+    expect([...sequencers].sort()).toEqual(sequencers);
   });
 });
