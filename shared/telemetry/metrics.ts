@@ -42,7 +42,8 @@ function createInstruments(m: Meter): Instruments {
       description: 'Symbol requests answered, by feed, route (ssqp, debuginfod), outcome and cache',
     }),
     symbolTtfb: m.createHistogram('symfeed.symbol.ttfb', {
-      description: 'Milliseconds from a symbol request to its answer ready to send (hits and misses)',
+      description:
+        'Milliseconds from a symbol request to its answer ready to send (hits and misses)',
       unit: 'ms',
       advice: { explicitBucketBoundaries: TTFB_BUCKETS_MS },
     }),
