@@ -168,7 +168,7 @@ ${listening(settings.HOST, host.port)}
   debuginfod:    DEBUGINFOD_URLS=${host.url}/F/${DEFAULT_FEED}
                  (gdb asks before it uses it: put "set debuginfod enabled on" in ~/.gdbinit)
   Health:        ${host.url}/health
-
+${settings.SYMFEED_METRICS_ENDPOINT === 'on' ? `  Metrics:       ${host.url}/metrics (Prometheus text)\n` : ''}
 ${tokenLines(token, source, cli)}
 
   Or upload any zip package straight into the feed's folder:
