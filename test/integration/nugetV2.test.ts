@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
 import yauzl from 'yauzl';
 import { definitions } from '../../functions/all';
-import { nugetV2 } from '../../functions/nugetV2';
 import { LocalHost, startLocalHost } from '../../local/host';
 import { createToken } from '../../shared/feeds/tokens';
 import { uploadVersion } from '../../shared/nuget/feedView';
@@ -66,7 +65,7 @@ function nupkg(id: string, version: string): Promise<Buffer> {
 beforeAll(async () => {
   stack = await startStack();
   host = await startLocalHost({
-    definitions: [...definitions.filter((d) => d.kind === 'http'), nugetV2],
+    definitions: definitions.filter((d) => d.kind === 'http'),
     port: 0,
     container: (name) => stack.rt.storage.blobs.getContainerClient(name),
     queues: stack.rt.storage.queues,
