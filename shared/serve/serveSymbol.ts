@@ -16,7 +16,10 @@ import { HotFiles } from './hotFiles';
 import { LocationCache } from './locationCache';
 import { isStorageFailure, StorageClients } from '../storage/clients';
 
-/** What serving a file uses: the feed and location caches, the hot files, and where files are. */
+/**
+ * What serving a file uses: the feed and location caches, the hot files, the tokens that grant
+ * access and the packages the files are in.
+ */
 export interface ServingPorts {
   readonly settings: Pick<
     Settings,
