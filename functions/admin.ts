@@ -1,6 +1,7 @@
 import { HttpMethod, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { AdminOperation, handleAdmin } from '../shared/admin/adminApi';
 import { runtime } from '../shared/runtime';
+import { apiPorts } from './ports';
 import { FunctionDefinition } from './definition';
 
 /** One function per route: the host matches routes and methods, the admin API does the rest. */
@@ -14,7 +15,7 @@ function route(
     // The host only routes the declared methods here.
     if (!operation) return { status: 405 } satisfies HttpResponseInit;
     return handleAdmin(
-      runtime(),
+      apiPorts(runtime()),
       operation,
       {
         params: request.params,

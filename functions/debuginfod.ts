@@ -2,6 +2,7 @@ import { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { credentialsFrom } from '../shared/feeds/access';
 import { debuginfodKey } from '../shared/serve/debuginfod';
 import { runtime } from '../shared/runtime';
+import { servingPorts } from './ports';
 import { serveSymbol, SymbolResponse } from '../shared/serve/serveSymbol';
 import { countedSymbolAnswer } from '../shared/telemetry/observe';
 import { FunctionDefinition } from './definition';
@@ -23,7 +24,7 @@ async function answer(request: HttpRequest): Promise<SymbolResponse> {
       body: `${key.reason}\n`,
     };
   }
-  return serveSymbol(runtime(), {
+  return serveSymbol(servingPorts(runtime()), {
     method: request.method === 'HEAD' ? 'HEAD' : 'GET',
     feed: request.params.feed ?? '',
     rawKey: key.key,

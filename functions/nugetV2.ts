@@ -2,13 +2,14 @@ import { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functio
 import { redactUrl } from '../shared/feeds/access';
 import { handleNuGetV2 } from '../shared/nuget/odata/v2Feed';
 import { runtime } from '../shared/runtime';
+import { apiPorts } from './ports';
 import { FunctionDefinition } from './definition';
 
 async function handler(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  const response = await handleNuGetV2(runtime(), {
+  const response = await handleNuGetV2(apiPorts(runtime()), {
     url: request.url,
     authorization: request.headers.get('authorization'),
   });

@@ -9,13 +9,15 @@ import {
   handleRegistrationPage,
   handleSearch,
   handleServiceIndex,
+  NuGetPorts,
 } from '../shared/nuget/api';
 import { answeringStorageFaults, NuGetRequest, NuGetResponse } from '../shared/nuget/nugetHttp';
-import { Runtime, runtime } from '../shared/runtime';
+import { runtime } from '../shared/runtime';
 import { countedNuGetPush } from '../shared/telemetry/observe';
 import { FunctionDefinition } from './definition';
+import { apiPorts } from './ports';
 
-type Handler = (rt: Runtime, request: NuGetRequest) => Promise<NuGetResponse>;
+type Handler = (ports: NuGetPorts, request: NuGetRequest) => Promise<NuGetResponse>;
 
 function nugetRequest(request: HttpRequest): NuGetRequest {
   return {
@@ -46,7 +48,8 @@ function route(
       route: `F/{feed}/api/${template}`,
       authLevel: 'anonymous',
       handler: async (request: HttpRequest): Promise<HttpResponseInit> => {
-        const answer = () => answeringStorageFaults(() => handle(runtime(), nugetRequest(request)));
+        const answer = () =>
+          answeringStorageFaults(() => handle(apiPorts(runtime()), nugetRequest(request)));
         // Every PUT of the NuGet API is a push.
         return request.method === 'PUT' ? countedNuGetPush(answer) : answer();
       },
@@ -60,12 +63,12 @@ function route(
  * routes by function name, not in this order: no two of them take the same request.
  */
 export function nugetV3Definitions(maxPushBytes?: number): readonly FunctionDefinition[] {
-  const options = (rt: Runtime, symbols: boolean) => ({
+  const options = (symbols: boolean) => ({
     symbols,
-    maxBytes: maxPushBytes ?? rt.settings.SYMFEED_MAX_PUSH_BYTES,
+    maxBytes: maxPushBytes ?? runtime().settings.SYMFEED_MAX_PUSH_BYTES,
   });
-  const underPackage = (symbols: boolean) => (rt: Runtime, request: NuGetRequest) =>
-    handlePackageEndpoint(rt, request, options(rt, symbols));
+  const underPackage = (symbols: boolean) => (ports: NuGetPorts, request: NuGetRequest) =>
+    handlePackageEndpoint(ports, request, options(symbols));
   return [
     route('nugetServiceIndex', 'v3/index.json', ['GET'], handleServiceIndex),
     // NuGet clients push to `package` or `package/` (a catch-all matches nothing too) and

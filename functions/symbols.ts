@@ -1,6 +1,7 @@
 import { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { credentialsFrom } from '../shared/feeds/access';
 import { runtime } from '../shared/runtime';
+import { servingPorts } from './ports';
 import { serveSymbol } from '../shared/serve/serveSymbol';
 import { countedSymbolAnswer } from '../shared/telemetry/observe';
 import { FunctionDefinition } from './definition';
@@ -10,7 +11,7 @@ import { rawPathTail } from './rawPath';
 function handler(prefixSegments: number) {
   return async (request: HttpRequest): Promise<HttpResponseInit> =>
     countedSymbolAnswer('ssqp', () =>
-      serveSymbol(runtime(), {
+      serveSymbol(servingPorts(runtime()), {
         method: request.method === 'HEAD' ? 'HEAD' : 'GET',
         feed: request.params.feed ?? '',
         rawKey: rawPathTail(request.url, prefixSegments),

@@ -1,12 +1,18 @@
 import { settings, Settings } from './config/settings';
+import { FeedCache } from './feeds/feedCache';
 import { HotFiles } from './serve/hotFiles';
 import { LocationCache } from './serve/locationCache';
 import { createStorageClients, StorageClients } from './storage/clients';
 
-/** What every function handler shares within one process: settings, storage clients, caches. */
+/**
+ * What one process builds once and its function handlers share: settings, storage clients,
+ * caches. Only the registrations (functions/) see it whole; each handler is given the ports it
+ * uses.
+ */
 export interface Runtime {
   readonly settings: Settings;
   readonly storage: StorageClients;
+  readonly feeds: FeedCache;
   readonly locations: LocationCache;
   readonly hotFiles: HotFiles;
 }
@@ -15,10 +21,12 @@ let current: Runtime | undefined;
 
 export function createRuntime(config: Settings): Runtime {
   const storage = createStorageClients(config.storage);
+  const feeds = new FeedCache(storage.feedsTable, config);
   return {
     settings: config,
     storage,
-    locations: new LocationCache(storage, config),
+    feeds,
+    locations: new LocationCache(storage, feeds, config),
     hotFiles: new HotFiles(config.SYMFEED_HOT_FILE_BYTES, config.SYMFEED_HOT_CACHE_BYTES),
   };
 }

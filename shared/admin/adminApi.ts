@@ -1,16 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { RestError } from '@azure/storage-blob';
 import { z } from 'zod';
-import {
-  createFeed,
-  deleteFeed,
-  FeedError,
-  getFeed,
-  listFeeds,
-  updateFeed,
-} from '../feeds/feedTable';
+import { Settings } from '../config/settings';
+import { FeedCache } from '../feeds/feedCache';
+import { FeedError, getFeed, listFeeds } from '../feeds/feedTable';
 import { DeleteRequestDeps } from '../packages/deletePackage';
-import { Runtime } from '../runtime';
 import {
   deletePackageByUid,
   feedPackages,
@@ -46,13 +40,15 @@ interface Outcome {
   readonly audit?: string;
 }
 
-/** What the operations use: storage, and this process's memory of feeds and packages. */
-interface AdminPorts extends DeleteRequestDeps {
+/** What the admin API uses: its token, storage, and this process's memory of feeds and packages. */
+export interface AdminPorts extends DeleteRequestDeps {
+  readonly settings: Pick<Settings, 'SYMFEED_ADMIN_TOKEN'>;
   /**
-   * Called once a feed was created, changed or deleted: this process then decides access by the
+   * Feeds are created, changed and deleted through it: this process then decides access by the
    * new settings at once, not when its memory of the old ones expires.
    */
-  readonly feedChanged: () => void;
+  readonly feeds: Pick<FeedCache, 'create' | 'update' | 'delete'>;
+  readonly hidePackage: (feed: string, packageUid: string) => void;
 }
 
 type Operation = (ports: AdminPorts, request: AdminRequest) => Promise<Outcome>;
@@ -107,23 +103,20 @@ const operations = {
   },
 
   /** Creates the feed, or changes the settings the body names; the others stay. */
-  async putFeed({ storage, feedChanged }, request) {
+  async putFeed({ storage, feeds }, request) {
     const name = validFeedName(param(request, 'feed'));
     const settings = validate(feedSettingsSchema, await jsonBody(request), 'feed');
     if (await getFeed(storage.feedsTable, name)) {
-      const feed = await updateFeed(storage.feedsTable, name, settings);
-      feedChanged();
+      const feed = await feeds.update(name, settings);
       return { status: 200, body: feed, audit: `updated feed ${name}` };
     }
-    const feed = await createFeed(storage.feedsTable, { ...settings, name });
-    feedChanged();
+    const feed = await feeds.create({ ...settings, name });
     return { status: 201, body: feed, audit: `created feed ${name}` };
   },
 
-  async deleteFeed({ storage, feedChanged }, request) {
+  async deleteFeed({ feeds }, request) {
     const name = validFeedName(param(request, 'feed'));
-    await deleteFeed(storage.feedsTable, name);
-    feedChanged();
+    await feeds.delete(name);
     return { status: 204, audit: `deleted feed ${name}` };
   },
 
@@ -212,12 +205,12 @@ function unauthorised(expected: string, authorization: string | null): AdminResp
  * belongs must not end up in the log.
  */
 export async function handleAdmin(
-  rt: Runtime,
+  ports: AdminPorts,
   operation: AdminOperation,
   request: AdminRequest,
   log: (line: string) => void,
 ): Promise<AdminResponse> {
-  const expected = rt.settings.SYMFEED_ADMIN_TOKEN;
+  const expected = ports.settings.SYMFEED_ADMIN_TOKEN;
   if (expected === undefined) {
     return fail(503, 'the admin API is off; set SYMFEED_ADMIN_TOKEN to turn it on');
   }
@@ -228,14 +221,7 @@ export async function handleAdmin(
   }
   try {
     const run: Operation = operations[operation];
-    const outcome = await run(
-      {
-        storage: rt.storage,
-        feedChanged: () => rt.locations.forgetFeeds(),
-        hidePackage: (feed, uid) => rt.locations.hidePackage(feed, uid),
-      },
-      request,
-    );
+    const outcome = await run(ports, request);
     log(`admin ${operation}: ${outcome.status}${outcome.audit ? `, ${outcome.audit}` : ''}`);
     return {
       status: outcome.status,

@@ -1,10 +1,20 @@
 import { z } from 'zod';
-import { Runtime } from '../runtime';
+import { Settings } from '../config/settings';
+import { DeleteRequestDeps } from '../packages/deletePackage';
 import { deleteUpload } from './deleteUpload';
 import { downloadPackage } from './download';
 import { subfeedPackages } from './feedView';
 import { findVersion, flatContainerIndex } from './flatContainer';
-import { access, apiBase, json, message, NO_STORE, NuGetRequest, NuGetResponse } from './nugetHttp';
+import {
+  access,
+  apiBase,
+  json,
+  message,
+  NO_STORE,
+  NuGetReadPorts,
+  NuGetRequest,
+  NuGetResponse,
+} from './nugetHttp';
 import { receivePush } from './push';
 import { registrationIndex, registrationLeaf, registrationPage } from './registrations';
 import { parseSearchQuery, search } from './search';
@@ -13,6 +23,18 @@ import { nugetUrls, serviceIndex } from './serviceIndex';
 /** Multipart framing around the package: boundaries and part headers, generously. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 
+/** What the NuGet API uses besides reading: push limits, and hiding what a delete request names. */
+export interface NuGetPorts extends NuGetReadPorts, DeleteRequestDeps {
+  readonly settings: Pick<
+    Settings,
+    | 'SYMFEED_PUBLIC_URL'
+    | 'SYMFEED_MAX_ENTRIES'
+    | 'SYMFEED_MAX_ENTRY_BYTES'
+    | 'SYMFEED_MAX_COMPRESSION_RATIO'
+  >;
+  readonly hidePackage: (feed: string, packageUid: string) => void;
+}
+
 const contentLengthSchema = z.coerce.number().int().nonnegative();
 
 function param(request: NuGetRequest, name: string): string {
@@ -20,12 +42,12 @@ function param(request: NuGetRequest, name: string): string {
 }
 
 export async function handleServiceIndex(
-  rt: Runtime,
+  ports: NuGetReadPorts,
   request: NuGetRequest,
 ): Promise<NuGetResponse> {
-  const allowed = await access(rt, request, 'read');
+  const allowed = await access(ports, request, 'read');
   if (!allowed.ok) return allowed.response;
-  return json(serviceIndex(apiBase(rt.settings, request)));
+  return json(serviceIndex(apiBase(ports.settings, request)));
 }
 
 /**
@@ -34,11 +56,11 @@ export async function handleServiceIndex(
  * indexes it.
  */
 export async function handlePush(
-  rt: Runtime,
+  ports: NuGetPorts,
   request: NuGetRequest,
   options: { symbols: boolean; maxBytes: number },
 ): Promise<NuGetResponse> {
-  const allowed = await access(rt, request, 'push');
+  const allowed = await access(ports, request, 'push');
   if (!allowed.ok) return allowed.response;
   const length = contentLengthSchema.safeParse(request.header('content-length') ?? undefined);
   if (length.success && length.data > options.maxBytes + MULTIPART_OVERHEAD_BYTES) {
@@ -47,7 +69,7 @@ export async function handlePush(
       `The package is larger than this server's limit of ${options.maxBytes} bytes.`,
     );
   }
-  const outcome = await receivePush(rt.storage, {
+  const outcome = await receivePush(ports.storage, {
     feed: allowed.subfeed.feed,
     owner: allowed.owner ?? '',
     symbols: options.symbols,
@@ -55,9 +77,9 @@ export async function handlePush(
     body: request.body(),
     maxBytes: options.maxBytes,
     zipLimits: {
-      maxEntries: rt.settings.SYMFEED_MAX_ENTRIES,
-      maxEntryBytes: rt.settings.SYMFEED_MAX_ENTRY_BYTES,
-      maxCompressionRatio: rt.settings.SYMFEED_MAX_COMPRESSION_RATIO,
+      maxEntries: ports.settings.SYMFEED_MAX_ENTRIES,
+      maxEntryBytes: ports.settings.SYMFEED_MAX_ENTRY_BYTES,
+      maxCompressionRatio: ports.settings.SYMFEED_MAX_COMPRESSION_RATIO,
     },
   });
   if (!outcome.ok) return message(outcome.status, outcome.message);
@@ -76,11 +98,14 @@ export async function handlePush(
 }
 
 /** `DELETE .../{id}/{version}`: queues the delete of the upload the version names. */
-export async function handleDelete(rt: Runtime, request: NuGetRequest): Promise<NuGetResponse> {
-  const allowed = await access(rt, request, 'delete');
+export async function handleDelete(
+  ports: NuGetPorts,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const allowed = await access(ports, request, 'delete');
   if (!allowed.ok) return allowed.response;
   const outcome = await deleteUpload(
-    { storage: rt.storage, hidePackage: (feed, uid) => rt.locations.hidePackage(feed, uid) },
+    ports,
     allowed.subfeed,
     allowed.owner,
     param(request, 'id'),
@@ -101,14 +126,14 @@ export async function handleDelete(rt: Runtime, request: NuGetRequest): Promise<
  * empty) and delete at `{id}/{version}` under it.
  */
 export async function handlePackageEndpoint(
-  rt: Runtime,
+  ports: NuGetPorts,
   request: NuGetRequest,
   options: { symbols: boolean; maxBytes: number },
 ): Promise<NuGetResponse> {
   const rest = param(request, 'rest').replace(/^\/+|\/+$/g, '');
   if (rest === '') {
     return request.method === 'PUT'
-      ? handlePush(rt, request, options)
+      ? handlePush(ports, request, options)
       : message(405, 'Push with PUT; delete at {id}/{version}.', { Allow: 'PUT' });
   }
   const parts = rest.split('/');
@@ -119,14 +144,14 @@ export async function handlePackageEndpoint(
   if (request.method !== 'DELETE') {
     return message(405, 'A package is deleted with DELETE.', { Allow: 'DELETE' });
   }
-  return handleDelete(rt, { ...request, params: { ...request.params, id, version } });
+  return handleDelete(ports, { ...request, params: { ...request.params, id, version } });
 }
 
-async function readable(rt: Runtime, request: NuGetRequest) {
-  const allowed = await access(rt, request, 'read');
+async function readable(ports: NuGetReadPorts, request: NuGetRequest) {
+  const allowed = await access(ports, request, 'read');
   if (!allowed.ok) return allowed;
-  const views = await subfeedPackages(rt.storage, allowed.subfeed, allowed.owner);
-  const urls = nugetUrls(apiBase(rt.settings, request));
+  const views = await subfeedPackages(ports.storage, allowed.subfeed, allowed.owner);
+  const urls = nugetUrls(apiBase(ports.settings, request));
   return { ok: true as const, subfeed: allowed.subfeed, views, urls };
 }
 
@@ -136,10 +161,10 @@ function notFound(what: string): NuGetResponse {
 
 /** PackageBaseAddress `{id}/index.json`. */
 export async function handleFlatContainerIndex(
-  rt: Runtime,
+  ports: NuGetReadPorts,
   request: NuGetRequest,
 ): Promise<NuGetResponse> {
-  const feed = await readable(rt, request);
+  const feed = await readable(ports, request);
   if (!feed.ok) return feed.response;
   const index = flatContainerIndex(feed.views, param(request, 'id'));
   return index.versions.length ? json(index) : notFound(`Package ${param(request, 'id')}`);
@@ -147,10 +172,10 @@ export async function handleFlatContainerIndex(
 
 /** PackageBaseAddress `{id}/{version}/{id}.{version}.nupkg`: see downloadPackage. */
 export async function handleFlatContainerDownload(
-  rt: Runtime,
+  ports: NuGetReadPorts,
   request: NuGetRequest,
 ): Promise<NuGetResponse> {
-  const feed = await readable(rt, request);
+  const feed = await readable(ports, request);
   if (!feed.ok) return feed.response;
   const id = param(request, 'id');
   const version = param(request, 'version');
@@ -158,16 +183,16 @@ export async function handleFlatContainerDownload(
     ? findVersion(feed.views, id, version)
     : undefined;
   if (!view) return notFound(`Package ${id} ${version}`);
-  const download = await downloadPackage(rt.storage, feed.subfeed, view);
+  const download = await downloadPackage(ports.storage, feed.subfeed, view);
   return { status: 200, headers: { ...download.headers, ...NO_STORE }, body: download.body };
 }
 
 /** RegistrationsBaseUrl `{id}/index.json` and `{id}/{version}.json`. */
 export async function handleRegistration(
-  rt: Runtime,
+  ports: NuGetReadPorts,
   request: NuGetRequest,
 ): Promise<NuGetResponse> {
-  const feed = await readable(rt, request);
+  const feed = await readable(ports, request);
   if (!feed.ok) return feed.response;
   const id = param(request, 'id');
   const file = param(request, 'file');
@@ -184,10 +209,10 @@ export async function handleRegistration(
 
 /** RegistrationsBaseUrl `{id}/page/{lower}/{upper}.json`. */
 export async function handleRegistrationPage(
-  rt: Runtime,
+  ports: NuGetReadPorts,
   request: NuGetRequest,
 ): Promise<NuGetResponse> {
-  const feed = await readable(rt, request);
+  const feed = await readable(ports, request);
   if (!feed.ok) return feed.response;
   const id = param(request, 'id');
   const page = registrationPage(
@@ -201,8 +226,11 @@ export async function handleRegistrationPage(
 }
 
 /** SearchQueryService. */
-export async function handleSearch(rt: Runtime, request: NuGetRequest): Promise<NuGetResponse> {
-  const feed = await readable(rt, request);
+export async function handleSearch(
+  ports: NuGetReadPorts,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const feed = await readable(ports, request);
   if (!feed.ok) return feed.response;
   return json(search(feed.urls, feed.views, parseSearchQuery(request.query)));
 }

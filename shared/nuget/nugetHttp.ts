@@ -2,10 +2,9 @@ import { Readable } from 'node:stream';
 import { Settings } from '../config/settings';
 import { credentialsFrom, Credentials } from '../feeds/access';
 import { Scope } from '../feeds/tokens';
-import { Runtime } from '../runtime';
-import { isStorageFailure } from '../storage/clients';
+import { isStorageFailure, StorageClients } from '../storage/clients';
 import { parseSubfeed, Subfeed } from './subfeed';
-import { authorizeSubfeed } from './subfeedAccess';
+import { authorizeSubfeed, SubfeedAccessPorts } from './subfeedAccess';
 
 /** A NuGet API request, whatever HTTP host carried it. */
 export interface NuGetRequest {
@@ -27,6 +26,12 @@ export interface NuGetResponse {
   readonly body?: string | Readable;
   /** For the log, never sent: why symfeed failed this answer (5xx). */
   readonly cause?: string;
+}
+
+/** What reading a (sub)feed over NuGet uses: access, listings and downloads, and where links point. */
+export interface NuGetReadPorts extends SubfeedAccessPorts {
+  readonly storage: StorageClients;
+  readonly settings: Pick<Settings, 'SYMFEED_PUBLIC_URL'>;
 }
 
 /**
@@ -95,12 +100,18 @@ export async function answeringStorageFaults(
  * Where links point: SYMFEED_PUBLIC_URL, else the origin the request names. The Host header is
  * the caller's to forge, so that fallback is allowed only outside Azure (see parseSettings).
  */
-export function publicBase(settings: Settings, requestUrl: string): string {
+export function publicBase(
+  settings: Pick<Settings, 'SYMFEED_PUBLIC_URL'>,
+  requestUrl: string,
+): string {
   return settings.SYMFEED_PUBLIC_URL ?? new URL(requestUrl).origin;
 }
 
 /** The base of every URL of one (sub)feed's NuGet API. */
-export function apiBase(settings: Settings, request: NuGetRequest): string {
+export function apiBase(
+  settings: Pick<Settings, 'SYMFEED_PUBLIC_URL'>,
+  request: NuGetRequest,
+): string {
   return `${publicBase(settings, request.url)}/F/${request.feedSegment}/api`;
 }
 
@@ -115,10 +126,14 @@ export type Access =
   { ok: true; subfeed: Subfeed; owner?: string } | { ok: false; response: NuGetResponse };
 
 /** Parses the feed segment and decides whether the caller may use it for `scope`. */
-export async function access(rt: Runtime, request: NuGetRequest, scope: Scope): Promise<Access> {
+export async function access(
+  ports: SubfeedAccessPorts,
+  request: NuGetRequest,
+  scope: Scope,
+): Promise<Access> {
   const parsed = parseSubfeed(request.feedSegment);
   if (!parsed.ok) return { ok: false, response: message(404, `No such feed: ${parsed.reason}.`) };
-  const decision = await authorizeSubfeed(rt, parsed.subfeed, nugetCredentials(request), scope);
+  const decision = await authorizeSubfeed(ports, parsed.subfeed, nugetCredentials(request), scope);
   if (!decision.ok) {
     // A challenge makes clients ask the user for a password; a write needs an API key instead.
     const write = scope !== 'read';

@@ -1,8 +1,15 @@
 import { authorize, Credentials, hasScope, identify } from '../feeds/access';
+import { FeedCache } from '../feeds/feedCache';
 import { Feed } from '../feeds/feedTable';
 import { Scope } from '../feeds/tokens';
-import { Runtime } from '../runtime';
+import { StorageClients } from '../storage/clients';
 import { Subfeed } from './subfeed';
+
+/** What deciding access to a subfeed reads: the feed's settings and its tokens. */
+export interface SubfeedAccessPorts {
+  readonly feeds: Pick<FeedCache, 'feed'>;
+  readonly storage: Pick<StorageClients, 'tokensTable'>;
+}
 
 export type SubfeedAccess =
   | { ok: true; feed: Feed; owner?: string }
@@ -14,15 +21,15 @@ export type SubfeedAccess =
  * other than succeeded, an admin of the feed. Writes (`push`, `delete`) need their scope besides.
  */
 export async function authorizeSubfeed(
-  rt: Runtime,
+  { feeds, storage }: SubfeedAccessPorts,
   subfeed: Subfeed,
   credentials: Credentials,
   scope: Scope = 'read',
 ): Promise<SubfeedAccess> {
-  const feed = await rt.locations.feed(subfeed.feed);
+  const feed = await feeds.feed(subfeed.feed);
   if (!feed) return { ok: false, status: 404, message: `Feed "${subfeed.feed}" does not exist.` };
   if (subfeed.ownership === 'own') {
-    const who = await identify(rt.storage.tokensTable, feed, credentials);
+    const who = await identify(storage.tokensTable, feed, credentials);
     if (!who.ok) return who;
     if (scope !== 'read' && !hasScope(who.info, scope)) {
       return {
@@ -34,7 +41,7 @@ export async function authorizeSubfeed(
     return { ok: true, feed, owner: who.info.owner };
   }
   const decision = await authorize(
-    rt.storage.tokensTable,
+    storage.tokensTable,
     feed,
     subfeed.plain ? scope : 'admin',
     credentials,

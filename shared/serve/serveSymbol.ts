@@ -8,11 +8,28 @@ import { feedNameSchema } from '../feeds/feedName';
 import { Visibility } from '../feeds/feedTable';
 import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
-import { Runtime } from '../runtime';
+import { FeedCache } from '../feeds/feedCache';
 import { COMPRESSION_METHODS, implausibleCompressedSize } from '../zip/packageZip';
 import { readRange } from './blobRange';
 import { parseRange } from './byteRange';
-import { isStorageFailure } from '../storage/clients';
+import { HotFiles } from './hotFiles';
+import { LocationCache } from './locationCache';
+import { isStorageFailure, StorageClients } from '../storage/clients';
+
+/**
+ * What serving a file uses: the feed and location caches, the hot files, the tokens that grant
+ * access and the packages the files are in.
+ */
+export interface ServingPorts {
+  readonly settings: Pick<
+    Settings,
+    'SYMFEED_PUBLIC_MAX_AGE_SECONDS' | 'SYMFEED_PRIVATE_MAX_AGE_SECONDS'
+  >;
+  readonly storage: Pick<StorageClients, 'tokensTable' | 'packagesContainer'>;
+  readonly feeds: Pick<FeedCache, 'feed'>;
+  readonly locations: Pick<LocationCache, 'resolve' | 'invalidate'>;
+  readonly hotFiles: HotFiles;
+}
 
 export interface SymbolRequest {
   readonly method: 'GET' | 'HEAD';
@@ -108,7 +125,7 @@ function pipeWithErrors(source: Readable, ...stages: Transform[]): Readable {
  * feed is private or the token revoked. Each visibility has its own lifetime setting, so raising
  * the public one never lets private files live on.
  */
-function cacheControlFor(visibility: Visibility, settings: Settings): string {
+function cacheControlFor(visibility: Visibility, settings: ServingPorts['settings']): string {
   const [scope, seconds] =
     visibility === 'public'
       ? ['public', settings.SYMFEED_PUBLIC_MAX_AGE_SECONDS]
@@ -120,22 +137,29 @@ function cacheControlFor(visibility: Visibility, settings: Settings): string {
  * SSQP: resolves a key in a feed and streams the entry straight out of its package with one
  * ranged blob read, inflating on the fly when the entry is deflated.
  */
-export async function serveSymbol(rt: Runtime, request: SymbolRequest): Promise<SymbolResponse> {
+export async function serveSymbol(
+  ports: ServingPorts,
+  request: SymbolRequest,
+): Promise<SymbolResponse> {
   const facts: Facts = {};
-  return { ...(await answer(rt, request, facts)), ...facts };
+  return { ...(await answer(ports, request, facts)), ...facts };
 }
 
-async function answer(rt: Runtime, request: SymbolRequest, facts: Facts): Promise<SymbolResponse> {
+async function answer(
+  ports: ServingPorts,
+  request: SymbolRequest,
+  facts: Facts,
+): Promise<SymbolResponse> {
   const check = decodeKeyFromPath(request.rawKey);
   if (!check.ok) return text(400, `Bad symbol key: ${check.reason}.`);
   const feedName = feedNameSchema.safeParse(request.feed);
   if (!feedName.success) return text(404, `Feed "${request.feed}" does not exist.`);
   try {
-    const feed = await rt.locations.feed(feedName.data);
+    const feed = await ports.feeds.feed(feedName.data);
     if (!feed) return text(404, `Feed "${request.feed}" does not exist.`);
     facts.feed = feed.name;
     // Before any lookup: a caller who may not read the feed learns nothing of its keys.
-    const access = await authorize(rt.storage.tokensTable, feed, 'read', request.credentials);
+    const access = await authorize(ports.storage.tokensTable, feed, 'read', request.credentials);
     if (!access.ok) {
       return text(
         access.status,
@@ -143,16 +167,16 @@ async function answer(rt: Runtime, request: SymbolRequest, facts: Facts): Promis
         access.challenge ? { 'WWW-Authenticate': access.challenge } : {},
       );
     }
-    const cacheControl = cacheControlFor(feed.visibility, rt.settings);
+    const cacheControl = cacheControlFor(feed.visibility, ports.settings);
     // A remembered location can outlive its package (deleted or replaced by another instance):
     // the read then fails, the memory is dropped, and the key is resolved afresh once.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const location = await rt.locations.resolve(feed, check.key);
+      const location = await ports.locations.resolve(feed, check.key);
       if (!location) return text(404, `No file with key "${check.key}" in feed "${feed.name}".`);
-      const response = await respond(rt, request, location, cacheControl, facts);
+      const response = await respond(ports, request, location, cacheControl, facts);
       if (response !== STALE) return response;
       // The member feed that holds the package is the folder of its blob.
-      rt.locations.invalidate(location.blob.slice(0, location.blob.indexOf('/')), [check.key]);
+      ports.locations.invalidate(location.blob.slice(0, location.blob.indexOf('/')), [check.key]);
     }
     return {
       ...text(503, 'The package holding this file is changing; retry shortly.', {
@@ -176,19 +200,19 @@ const STALE = Symbol('stale location');
 
 /** A small entry's bytes, from memory or with one ranged read (inflated whole) that fills it. */
 async function hotFile(
-  rt: Runtime,
+  ports: ServingPorts,
   location: EntryLocation,
   facts: Facts,
 ): Promise<Buffer | typeof STALE | { damaged: string }> {
   const key = `${location.blob}\n${location.blobEtag}\n${location.dataOffset}`;
-  const cached = rt.hotFiles.get(key);
+  const cached = ports.hotFiles.get(key);
   if (cached) {
     facts.cache = 'hot';
     return cached;
   }
   let raw: Buffer;
   try {
-    raw = await rt.storage.packagesContainer
+    raw = await ports.storage.packagesContainer
       .getBlobClient(location.blob)
       .downloadToBuffer(location.dataOffset, location.compressedSize, {
         conditions: { ifMatch: location.blobEtag },
@@ -211,7 +235,7 @@ async function hotFile(
   if (file.length !== location.size) {
     return { damaged: `it is ${file.length} bytes, not the ${location.size} its header declares` };
   }
-  rt.hotFiles.set(key, file);
+  ports.hotFiles.set(key, file);
   return file;
 }
 
@@ -221,7 +245,7 @@ function damaged(location: EntryLocation, why: string): SymbolResponse {
 }
 
 async function respond(
-  rt: Runtime,
+  ports: ServingPorts,
   request: SymbolRequest,
   location: EntryLocation,
   cacheControl: string,
@@ -259,8 +283,8 @@ async function respond(
   const implausible = implausibleCompressedSize(location);
   if (implausible) return damaged(location, `it ${implausible}`);
   // One buffer never holds more than the hot-file size, whatever the entry's header declares.
-  if (Math.max(location.size, location.compressedSize) <= rt.hotFiles.maxFileBytes) {
-    const file = await hotFile(rt, location, facts);
+  if (Math.max(location.size, location.compressedSize) <= ports.hotFiles.maxFileBytes) {
+    const file = await hotFile(ports, location, facts);
     if (file === STALE) return STALE;
     if (!Buffer.isBuffer(file)) return damaged(location, file.damaged);
     return { status, headers, body: file.subarray(start, end) };
@@ -269,7 +293,7 @@ async function respond(
     ? [location.dataOffset + start, end - start]
     : [location.dataOffset, location.compressedSize];
   // Only here: building a BlobClient costs about as much CPU as answering a hot file.
-  const blob = rt.storage.packagesContainer.getBlobClient(location.blob);
+  const blob = ports.storage.packagesContainer.getBlobClient(location.blob);
   const read = await readRange(blob, readFrom, readLength, location.blobEtag);
   if ('stale' in read) return STALE;
   if (stored) return { status, headers, body: read.body };

@@ -1,4 +1,5 @@
 import { admin } from '../../functions/admin';
+import { apiPorts } from '../../functions/ports';
 import { LocalHost, startLocalHost } from '../../local/host';
 import { handleAdmin } from '../../shared/admin/adminApi';
 import { parseSettings } from '../../shared/config/settings';
@@ -75,7 +76,7 @@ describe('authorisation', () => {
       SYMFEED_ADMIN_TOKEN: '',
     });
     const response = await handleAdmin(
-      createRuntime(settings),
+      apiPorts(createRuntime(settings)),
       'listFeeds',
       {
         params: {},

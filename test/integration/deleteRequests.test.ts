@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { apiPorts, servingPorts } from '../../functions/ports';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
 import { freePort } from '../../local/ports';
 import { handleAdmin } from '../../shared/admin/adminApi';
@@ -52,7 +53,7 @@ async function indexedPackage(name: string, key: string, id: string): Promise<st
 
 const get = async (key: string) =>
   (
-    await serveSymbol(rt, {
+    await serveSymbol(servingPorts(rt), {
       method: 'GET',
       feed: 'default',
       rawKey: key,
@@ -65,7 +66,7 @@ it('through the admin API', async () => {
   // Served, and its location remembered: nothing but the request can make the next answer differ.
   expect(await get('admin-key')).toBe(200);
   const response = await handleAdmin(
-    rt,
+    apiPorts(rt),
     'deletePackage',
     {
       params: { feed: 'default', uid },
@@ -98,7 +99,10 @@ it('through NuGet', async () => {
     header: (name) => (name.toLowerCase() === 'x-nuget-apikey' ? token : null),
     body: () => Readable.from([]),
   };
-  const response = await handlePackageEndpoint(rt, request, { symbols: false, maxBytes: 1024 });
+  const response = await handlePackageEndpoint(apiPorts(rt), request, {
+    symbols: false,
+    maxBytes: 1024,
+  });
   expect(response.status).toBe(202);
   expect(await get('nuget-key')).toBe(404);
 });

@@ -19,3 +19,16 @@ it.each(['cli', 'shared'])('%s/ imports nothing from local/', (folder) => {
   );
   expect(offenders).toEqual([]);
 });
+
+/**
+ * The process's runtime (settings, storage, caches) is the registrations' to hand out: the domain
+ * declares the ports each handler uses and is given those, never the runtime whole.
+ */
+it('shared/ imports the runtime nowhere but in runtime.ts', () => {
+  const offenders = sources('shared').filter(
+    (file) =>
+      file !== path.join('shared', 'runtime.ts') &&
+      /from '(\.\/|(\.\.\/)+)runtime'/.test(readFileSync(path.join(ROOT, file), 'utf8')),
+  );
+  expect(offenders).toEqual([]);
+});

@@ -1,9 +1,8 @@
 import { Readable } from 'node:stream';
 import { credentialsFrom } from '../../feeds/access';
-import { Runtime } from '../../runtime';
 import { isStorageFailure } from '../../storage/clients';
 import { downloadPackage } from '../download';
-import { NO_STORE, publicBase, STORAGE_UNAVAILABLE } from '../nugetHttp';
+import { NO_STORE, NuGetReadPorts, publicBase, STORAGE_UNAVAILABLE } from '../nugetHttp';
 import { subfeedPackages } from '../feedView';
 import { parseSubfeed, Subfeed } from '../subfeed';
 import { authorizeSubfeed } from '../subfeedAccess';
@@ -66,7 +65,10 @@ function decode(segment: string): string {
  * $metadata, Packages(), Packages(Id=,Version=), Search(), FindPackagesById() (each with
  * `/$count`) and downloads. Listings are Atom, paged by `next` links.
  */
-export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2Response> {
+export async function handleNuGetV2(
+  ports: NuGetReadPorts,
+  request: V2Request,
+): Promise<V2Response> {
   const url = new URL(request.url);
   // F/{feed}/api/v2/{resource}: the feed segment is kept as sent for the links back to it.
   const [, , rawFeed = '', , , ...rest] = url.pathname.split('/');
@@ -75,7 +77,7 @@ export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2
     if (!parsed.ok) return error(404, parsed.reason);
     const { subfeed } = parsed;
     const access = await authorizeSubfeed(
-      rt,
+      ports,
       subfeed,
       credentialsFrom(request.authorization, undefined),
     );
@@ -86,10 +88,10 @@ export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2
         access.challenge ? { 'WWW-Authenticate': access.challenge } : {},
       );
     }
-    const base = `${publicBase(rt.settings, request.url)}/F/${rawFeed}/api/v2/`;
+    const base = `${publicBase(ports.settings, request.url)}/F/${rawFeed}/api/v2/`;
     const resource = rest.join('/');
     const listed = async (semVer2: boolean) =>
-      feedPackages(await subfeedPackages(rt.storage, subfeed, access.owner), semVer2);
+      feedPackages(await subfeedPackages(ports.storage, subfeed, access.owner), semVer2);
 
     if (resource === '') return xml(200, serviceDocument(base));
     if (resource === '$metadata') return xml(200, metadataDocument());
@@ -101,7 +103,7 @@ export async function handleNuGetV2(rt: Runtime, request: V2Request): Promise<V2
         decode(download[1] ?? ''),
         decode(download[2] ?? ''),
       );
-      return found ? await downloadOf(rt, subfeed, found) : error(404, 'No such package.');
+      return found ? await downloadOf(ports, subfeed, found) : error(404, 'No such package.');
     }
 
     const key = KEY.exec(decode(resource));
@@ -190,8 +192,12 @@ function selector(
   return () => true;
 }
 
-async function downloadOf(rt: Runtime, subfeed: Subfeed, p: FeedPackage): Promise<V2Response> {
-  const download = await downloadPackage(rt.storage, subfeed, p.view);
+async function downloadOf(
+  ports: NuGetReadPorts,
+  subfeed: Subfeed,
+  p: FeedPackage,
+): Promise<V2Response> {
+  const download = await downloadPackage(ports.storage, subfeed, p.view);
   const file = `${p.view.id}.${normalizeVersion(p.view.version)}.nupkg`.replace(/[^\w.-]/g, '_');
   return {
     status: 200,
