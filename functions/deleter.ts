@@ -1,7 +1,7 @@
 import { InvocationContext } from '@azure/functions';
 import { deleteMessageSchema, deletePackage, recordState } from '../shared/packages/deletePackage';
 import { runtime } from '../shared/runtime';
-import { recordDelete } from '../shared/telemetry/metrics';
+import { recordDelete, UNKNOWN_FEED } from '../shared/telemetry/metrics';
 import { countedDelete } from '../shared/telemetry/observe';
 import { QUEUES } from '../shared/storage/clients';
 import { describeIssues } from '../shared/util/issues';
@@ -14,11 +14,11 @@ async function handler(message: unknown, context: InvocationContext): Promise<vo
   if (!parsed.success) {
     const reason = describeIssues(parsed.error);
     await rejectMessage(rt.storage.queues, QUEUES.deletes, message, reason, context);
-    recordDelete('malformed');
+    recordDelete(UNKNOWN_FEED, 'malformed');
     return;
   }
   try {
-    const outcome = await countedDelete(() =>
+    const outcome = await countedDelete(parsed.data.feed, () =>
       deletePackage(
         {
           storage: rt.storage,

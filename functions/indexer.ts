@@ -36,7 +36,7 @@ async function handler(message: unknown, context: InvocationContext): Promise<vo
 
 async function blobCreated(rt: Runtime, feed: string, name: string, context: InvocationContext) {
   try {
-    const outcome = await countedIndexRun(() =>
+    const outcome = await countedIndexRun(feed, () =>
       indexPackage(
         {
           storage: rt.storage,

@@ -297,6 +297,12 @@ const settingsSchema = z.object({
   ),
 });
 
+/** The name of every setting symfeed reads, for checks that a deployment sets only these. */
+export const SETTING_NAMES: readonly string[] = [
+  ...Object.keys(storageSettingsSchema.shape),
+  ...Object.keys(settingsSchema.shape),
+];
+
 export type Settings = z.infer<typeof settingsSchema> & {
   readonly storage: StorageConnection;
   readonly SYMFEED_METRICS_ENDPOINT: 'on' | 'off';

@@ -25,6 +25,21 @@ const TTFB_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 1
 /** Bucket bounds in seconds, from a small package to one that takes the whole function timeout. */
 const INDEX_BUCKETS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
 
+/**
+ * The name of each instrument, as Azure Monitor stores it (customMetrics `name`) and the workbook
+ * in infra/ queries it; Prometheus writes the dots as underscores.
+ */
+export const METRIC_NAMES = {
+  symbolRequests: 'symfeed.symbol.requests',
+  symbolTtfb: 'symfeed.symbol.ttfb',
+  symbolBytes: 'symfeed.symbol.bytes',
+  indexRuns: 'symfeed.index.runs',
+  indexDuration: 'symfeed.index.duration',
+  indexKeys: 'symfeed.index.keys',
+  deletes: 'symfeed.deletes',
+  nugetPushes: 'symfeed.nuget.pushes',
+} as const;
+
 interface Instruments {
   readonly symbolRequests: Counter;
   readonly symbolTtfb: Histogram;
@@ -38,34 +53,34 @@ interface Instruments {
 
 function createInstruments(m: Meter): Instruments {
   return {
-    symbolRequests: m.createCounter('symfeed.symbol.requests', {
+    symbolRequests: m.createCounter(METRIC_NAMES.symbolRequests, {
       description: 'Symbol requests answered, by feed, route (ssqp, debuginfod), outcome and cache',
     }),
-    symbolTtfb: m.createHistogram('symfeed.symbol.ttfb', {
+    symbolTtfb: m.createHistogram(METRIC_NAMES.symbolTtfb, {
       description:
         'Milliseconds from a symbol request to its answer ready to send (hits and misses)',
       unit: 'ms',
       advice: { explicitBucketBoundaries: TTFB_BUCKETS_MS },
     }),
-    symbolBytes: m.createCounter('symfeed.symbol.bytes', {
+    symbolBytes: m.createCounter(METRIC_NAMES.symbolBytes, {
       description: 'Bytes of symbol files answered (the Content-Length of each hit)',
       unit: 'By',
     }),
-    indexRuns: m.createCounter('symfeed.index.runs', {
-      description: 'Indexing runs, by the state they left the package in',
+    indexRuns: m.createCounter(METRIC_NAMES.indexRuns, {
+      description: 'Indexing runs, by feed and the state they left the package in',
     }),
-    indexDuration: m.createHistogram('symfeed.index.duration', {
+    indexDuration: m.createHistogram(METRIC_NAMES.indexDuration, {
       description: 'Seconds an indexing run took, by the state it left the package in',
       unit: 's',
       advice: { explicitBucketBoundaries: INDEX_BUCKETS_S },
     }),
-    indexKeys: m.createCounter('symfeed.index.keys', {
+    indexKeys: m.createCounter(METRIC_NAMES.indexKeys, {
       description: 'Keys written by indexing runs, by the state they left the package in',
     }),
-    deletes: m.createCounter('symfeed.deletes', {
-      description: 'Delete messages handled, by outcome',
+    deletes: m.createCounter(METRIC_NAMES.deletes, {
+      description: 'Delete messages handled, by feed and outcome',
     }),
-    nugetPushes: m.createCounter('symfeed.nuget.pushes', {
+    nugetPushes: m.createCounter(METRIC_NAMES.nugetPushes, {
       description: 'NuGet pushes answered, by outcome',
     }),
   };
@@ -111,20 +126,23 @@ export function recordSymbolAnswer(answer: SymbolAnswer): void {
 }
 
 /**
- * How an indexing run ended: the state it left the package in, or what stopped it
- * (`deleting`, `gone`, `superseded`, `failed`).
+ * How an indexing run of a package of `feed` (the folder of its blob) ended: the state it left
+ * the package in, or what stopped it (`deleting`, `gone`, `superseded`, `failed`).
  */
-export function recordIndexRun(outcome: string, seconds: number, keys: number): void {
-  const attributes: Attributes = { outcome };
+export function recordIndexRun(feed: string, outcome: string, seconds: number, keys: number): void {
+  const attributes: Attributes = { feed, outcome };
   const m = record();
   m.indexRuns.add(1, attributes);
   m.indexDuration.record(seconds, attributes);
   if (keys > 0) m.indexKeys.add(keys, attributes);
 }
 
-/** `deleted`, `already`, `missing`, `continued`, `malformed` or `failed`. */
-export function recordDelete(outcome: string): void {
-  record().deletes.add(1, { outcome });
+/**
+ * A delete message of `feed` handled: `deleted`, `already`, `missing`, `continued`, `malformed`
+ * (counted under UNKNOWN_FEED: its feed cannot be trusted) or `failed`.
+ */
+export function recordDelete(feed: string, outcome: string): void {
+  record().deletes.add(1, { feed, outcome });
 }
 
 export type PushOutcome =

@@ -46,20 +46,23 @@ export async function countedSymbolAnswer<T extends CountedAnswer>(
 }
 
 /**
- * Counts one indexing run, timed, by its outcome: the state an indexed package was left in, or
+ * Counts one indexing run of a package of `feed`, timed, by its outcome: the state an indexed package was left in, or
  * what the run found instead (`unchanged`, `deleting`, `gone`, `superseded`); a run that throws
  * counts as `failed`.
  */
-export async function countedIndexRun(run: () => Promise<IndexOutcome>): Promise<IndexOutcome> {
+export async function countedIndexRun(
+  feed: string,
+  run: () => Promise<IndexOutcome>,
+): Promise<IndexOutcome> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   try {
     const outcome = await run();
-    if (outcome.kind === 'indexed') recordIndexRun(outcome.state, seconds(), outcome.keys);
-    else recordIndexRun(outcome.kind, seconds(), 0);
+    if (outcome.kind === 'indexed') recordIndexRun(feed, outcome.state, seconds(), outcome.keys);
+    else recordIndexRun(feed, outcome.kind, seconds(), 0);
     return outcome;
   } catch (error) {
-    recordIndexRun('failed', seconds(), 0);
+    recordIndexRun(feed, 'failed', seconds(), 0);
     throw error;
   }
 }
@@ -78,14 +81,17 @@ export async function countedNuGetPush<T extends { readonly status?: number }>(
   }
 }
 
-/** Counts one delete message by its outcome; a delete that throws counts as `failed`. */
-export async function countedDelete<T extends string>(run: () => Promise<T>): Promise<T> {
+/** Counts one delete message of `feed` by its outcome; a delete that throws counts as `failed`. */
+export async function countedDelete<T extends string>(
+  feed: string,
+  run: () => Promise<T>,
+): Promise<T> {
   try {
     const outcome = await run();
-    recordDelete(outcome);
+    recordDelete(feed, outcome);
     return outcome;
   } catch (error) {
-    recordDelete('failed');
+    recordDelete(feed, 'failed');
     throw error;
   }
 }

@@ -195,9 +195,15 @@ it('counts symbol requests, index runs, pushes and deletes at GET /metrics', asy
   expect(total(samples, 'symfeed_index_runs_total', { outcome: 'succeeded' })).toBe(3);
   expect(total(samples, 'symfeed_index_duration_count', { outcome: 'succeeded' })).toBe(3);
   expect(total(samples, 'symfeed_index_keys_total', { outcome: 'succeeded' })).toBe(3);
+  // By the feed of each package: public.zip and the pushed Counted in default, private.zip in priv.
+  const runs = (feed: string) =>
+    total(samples, 'symfeed_index_runs_total', { feed, outcome: 'succeeded' });
+  expect([runs('default'), runs('priv')]).toEqual([2, 1]);
+  expect(total(samples, 'symfeed_index_keys_total', { feed: 'default' })).toBe(2);
+  expect(total(samples, 'symfeed_index_keys_total', { feed: 'priv' })).toBe(1);
   expect(total(samples, 'symfeed_nuget_pushes_total', { outcome: 'accepted' })).toBe(1);
   expect(total(samples, 'symfeed_nuget_pushes_total', { outcome: 'unauthorized' })).toBe(1);
-  expect(total(samples, 'symfeed_deletes_total', { outcome: 'deleted' })).toBe(1);
+  expect(total(samples, 'symfeed_deletes_total', { feed: 'default', outcome: 'deleted' })).toBe(1);
 });
 
 it('counts storage outages as unavailable and logs each failed answer with its cause', async () => {
