@@ -26,9 +26,9 @@ param adminToken string = ''
 @description('SYMFEED_PUBLIC_URL: where clients reach symfeed, e.g. a custom domain. Empty: the app\'s own https://<host>.')
 param publicUrl string = ''
 
-@description('Node.js major version of the Functions runtime (package.json engines: >= 20; Node 20 left support on 2026-04-30).')
+@description('Node.js major version of the Functions runtime: 20, the version symfeed is built and tested on (its upstream support ended 2026-04-30), or 22.')
 @allowed(['20', '22'])
-param nodeVersion string = '22'
+param nodeVersion string = '20'
 
 @description('Flex Consumption: most instances the app scales out to.')
 @minValue(40)
