@@ -1,16 +1,17 @@
 import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
-import { deleteKeyRows, KeyRowOwner, writeKeyRows } from '../index/keyTable';
+import { deleteKeyRows, writeKeyRows } from '../index/keyTable';
 import { ownHandovers, tellOthers, withHandovers } from '../packages/handovers';
 import { KeyRecord } from '../index/location';
+import { Package, packageBlob } from '../packages/package';
 import { getPackageRow, replacePackageRow, StoredPackageRow } from '../packages/packageTable';
 import { packageUidFor } from '../packages/packageUid';
-import { DELETING_STATES, INDEXED_STATES, PackageState, StateChange } from '../packages/states';
+import { DELETING_STATES, INDEXED_STATES, PackageState } from '../packages/states';
 import { identityFromName, PackageIdentity } from '../packages/packageIdentity';
 import {
-  MAX_HISTORY,
   readStatusDocument,
-  StatusDocument,
+  statusDocumentOf,
+  withChange,
   writeStatusDocument,
 } from '../packages/statusDocument';
 import { StorageClients } from '../storage/clients';
@@ -103,7 +104,7 @@ async function indexOnce(
   repair: readonly KeyRecord[] | undefined,
 ): Promise<IndexOutcome | Again> {
   const { storage } = deps;
-  const blobName = `${feed}/${name}`;
+  const blobName = packageBlob({ feed, name });
   const blob = storage.packagesContainer.getBlobClient(blobName);
   let properties;
   try {
@@ -125,33 +126,30 @@ async function indexOnce(
   const previous = await readStatusDocument(storage.statusContainer, feed, packageUid);
   // An upload under the name of a deleted package is a new package: it queues behind the others.
   const firstIndexedAt = row && row.state !== 'deleted' ? row.firstIndexedAt : Date.now();
-  const owner = { feed, packageUid, firstIndexedAt };
   // A run of this content that is under way, or died, left the package `indexing` already: this
   // run carries on from it, so its state does not change.
   const carriesOn = previous?.state === 'indexing' && previous.blobEtag === blobEtag;
-  let history = [...(previous?.history ?? []), ...(carriesOn ? [] : [change('indexing')])];
+  const history = carriesOn ? previous.history : withChange(previous?.history ?? [], 'indexing');
   const uploadedAt = (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString();
   const pushed = pushedAs(properties.metadata ?? {});
 
+  const claimed: Package = {
+    feed,
+    packageUid,
+    name,
+    // Listed while it is indexed as what it was pushed as, until the package says more.
+    ...(row ? { id: row.id, version: row.version } : (pushed.identity ?? identityFromName(name))),
+    owner: pushed.owner,
+    uploadedAt,
+    blobEtag,
+    size,
+    state: 'indexing',
+    stateChangedAt: now(),
+    firstIndexedAt,
+  };
   const claim = await replacePackageRow(
     storage.packagesTable,
-    {
-      feed,
-      packageUid,
-      name,
-      // Listed while it is indexed as what it was pushed as, until the package says more.
-      ...(row ? { id: row.id, version: row.version } : (pushed.identity ?? identityFromName(name))),
-      owner: pushed.owner,
-      uploadedAt,
-      blobEtag,
-      size,
-      state: 'indexing',
-      stateChangedAt: now(),
-      firstIndexedAt,
-      keyCount: previous?.keys.length ?? 0,
-      errorCount: 0,
-      warningCount: 0,
-    },
+    { ...claimed, keyCount: previous?.keys.length ?? 0, errorCount: 0, warningCount: 0 },
     row?.etag,
   );
   if (claim === undefined) return { kind: 'again' };
@@ -171,29 +169,19 @@ async function indexOnce(
   for (const record of [...(previous?.keys ?? []), ...(repair ?? [])]) {
     if (!newIds.has(keyId(record))) stale.set(keyId(record), record);
   }
-  const base = {
-    feed,
-    packageUid,
-    name,
-    ...identity,
-    owner: pushed.owner,
-    uploadedAt,
-    blobEtag,
-    size,
-    firstIndexedAt: new Date(firstIndexedAt).toISOString(),
-  };
+  const pkg: Package = { ...claimed, ...identity };
   // Written before any row so that, whatever happens next, the document covers every row.
-  await writeStatusDocument(storage.statusContainer, {
-    ...base,
-    ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
-    state: 'indexing',
-    history: trim(history),
-    keys: [...analysis.keys, ...stale.values()],
-    errors: [],
-    warnings: [],
-  });
-  const writes = await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
-  const removed = await deleteKeyRows(storage.symbolKeysTable, owner, [...stale.values()]);
+  await writeStatusDocument(
+    storage.statusContainer,
+    statusDocumentOf(pkg, pushed.name, {
+      history,
+      keys: [...analysis.keys, ...stale.values()],
+      errors: [],
+      warnings: [],
+    }),
+  );
+  const writes = await writeKeyRows(storage.symbolKeysTable, pkg, analysis.keys);
+  const removed = await deleteKeyRows(storage.symbolKeysTable, pkg, [...stale.values()]);
   const changed = [...analysis.keys, ...stale.values()].map((record: KeyRecord) => record.key);
   deps.keysChanged?.(feed, changed);
   await tellOthers(storage, feed, { packageUid, blob: blobName }, { taken: writes.taken, removed });
@@ -201,7 +189,7 @@ async function indexOnce(
   // Checked before the final document too, so that an overtaken run leaves the document alone.
   const current = await getPackageRow(storage.packagesTable, feed, packageUid);
   if (current?.etag !== claim) {
-    return overtaken(deps, current, blobName, blobEtag, owner, analysis.keys);
+    return overtaken(deps, current, pkg, analysis.keys);
   }
 
   const state: PackageState = analysis.damaged
@@ -209,28 +197,22 @@ async function indexOnce(
     : analysis.errors.length > 0
       ? 'partial'
       : 'succeeded';
-  history = [...history, change(state, analysis.damaged)];
+  const indexed: Package = { ...pkg, state, stateChangedAt: now() };
   const handovers = ownHandovers(previous?.handovers ?? [], analysis.keys, writes, now());
-  const doc: StatusDocument = withHandovers(
-    {
-      ...base,
-      ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
-      state,
-      history: trim(history),
+  const doc = withHandovers(
+    statusDocumentOf(indexed, pushed.name, {
+      history: withChange(history, state, analysis.damaged),
       keys: analysis.keys,
       errors: analysis.errors,
       warnings: analysis.warnings,
-    },
+    }),
     handovers,
   );
   await writeStatusDocument(storage.statusContainer, doc);
   const committed = await replacePackageRow(
     storage.packagesTable,
     {
-      ...base,
-      firstIndexedAt,
-      state,
-      stateChangedAt: now(),
+      ...indexed,
       keyCount: doc.keys.length,
       errorCount: doc.errors.length,
       warningCount: doc.warnings.length,
@@ -239,7 +221,7 @@ async function indexOnce(
   );
   if (committed === undefined) {
     const latest = await getPackageRow(storage.packagesTable, feed, packageUid);
-    return overtaken(deps, latest, blobName, blobEtag, owner, analysis.keys);
+    return overtaken(deps, latest, pkg, analysis.keys);
   }
   return {
     kind: 'indexed',
@@ -261,15 +243,14 @@ async function indexOnce(
 async function overtaken(
   deps: IndexerDeps,
   current: StoredPackageRow | undefined,
-  blobName: string,
-  blobEtag: string,
-  owner: KeyRowOwner,
+  pkg: Package,
   written: readonly KeyRecord[],
 ): Promise<IndexOutcome | Again> {
   const { storage } = deps;
-  const { feed, packageUid } = owner;
+  const { feed, packageUid, blobEtag } = pkg;
+  const blobName = packageBlob(pkg);
   if (!current || current.state === 'deleted' || DELETING_STATES.has(current.state)) {
-    const removed = await deleteKeyRows(storage.symbolKeysTable, owner, written);
+    const removed = await deleteKeyRows(storage.symbolKeysTable, pkg, written);
     deps.keysChanged?.(
       feed,
       written.map((record) => record.key),
@@ -340,12 +321,4 @@ async function analyse(
 
 function now(): string {
   return new Date().toISOString();
-}
-
-function change(state: PackageState, reason?: string): StateChange {
-  return reason === undefined ? { state, at: now() } : { state, at: now(), reason };
-}
-
-function trim(history: StateChange[]): StateChange[] {
-  return history.slice(-MAX_HISTORY);
 }
