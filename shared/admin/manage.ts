@@ -15,6 +15,7 @@ import {
   PackageNotFoundError,
   requestDelete,
 } from '../packages/deletePackage';
+import { listedPackage, ListedPackage } from '../packages/package';
 import { listPackages, PackageRow } from '../packages/packageTable';
 import { PACKAGE_STATES } from '../packages/states';
 import { DisplayedStatus, readDisplayedStatus } from '../packages/statusDocument';
@@ -120,38 +121,13 @@ export async function revokeTokenById(storage: StorageClients, id: string): Prom
   return info;
 }
 
-/** One package as listings show it; the status document has the rest. */
-export interface PackageSummary {
-  readonly uid: string;
-  readonly id: string;
-  readonly version: string;
-  readonly state: PackageRow['state'];
-  /** Its name in the packages container. */
-  readonly blob: string;
-  readonly size: number;
-  readonly owner: string;
-  readonly uploadedAt: string;
-  readonly stateChangedAt: string;
-  readonly keyCount: number;
-  readonly errorCount: number;
-  readonly warningCount: number;
-}
+/** One package as the admin listings show it; the status document has the rest. */
+export type PackageSummary = ListedPackage &
+  Pick<PackageRow, 'stateChangedAt' | 'keyCount' | 'errorCount' | 'warningCount'>;
 
 function summary(row: PackageRow): PackageSummary {
-  return {
-    uid: row.packageUid,
-    id: row.id,
-    version: row.version,
-    state: row.state,
-    blob: `${row.feed}/${row.name}`,
-    size: row.size,
-    owner: row.owner,
-    uploadedAt: row.uploadedAt,
-    stateChangedAt: row.stateChangedAt,
-    keyCount: row.keyCount,
-    errorCount: row.errorCount,
-    warningCount: row.warningCount,
-  };
+  const { stateChangedAt, keyCount, errorCount, warningCount } = row;
+  return { ...listedPackage(row), stateChangedAt, keyCount, errorCount, warningCount };
 }
 
 export async function feedPackages(

@@ -3,6 +3,7 @@ import { odata, RestError, TableClient, TransactionAction } from '@azure/data-ta
 import { z } from 'zod';
 import { keyDigest } from '../keys/clientKey';
 import { mapLimit } from '../util/mapLimit';
+import type { Package } from '../packages/package';
 import { EntryLocation, KeyRecord, KeySource } from './location';
 
 /**
@@ -36,12 +37,8 @@ const ROW_CONCURRENCY = 32;
 const CONFLICTS_PER_TRANSACTION = 3;
 const WINNER_ATTEMPTS = 10;
 
-export interface KeyRowOwner {
-  readonly feed: string;
-  readonly packageUid: string;
-  /** When the package was first indexed (ms since the epoch); fixes its precedence for good. */
-  readonly firstIndexedAt: number;
-}
+/** The package a key row belongs to; when it was first indexed fixes its precedence for good. */
+export type KeyRowOwner = Pick<Package, 'feed' | 'packageUid' | 'firstIndexedAt'>;
 
 export interface KeyRowRef {
   readonly key: string;

@@ -1,16 +1,18 @@
 import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
-import { deleteKeyRows, KeyRowOwner, writeKeyRows } from '../index/keyTable';
+import { deleteKeyRows, KeyWrites, writeKeyRows } from '../index/keyTable';
 import { ownHandovers, tellOthers, withHandovers } from '../packages/handovers';
 import { KeyRecord } from '../index/location';
+import { Package, packageBlob } from '../packages/package';
 import { getPackageRow, replacePackageRow, StoredPackageRow } from '../packages/packageTable';
 import { packageUidFor } from '../packages/packageUid';
 import { DELETING_STATES, INDEXED_STATES, PackageState, StateChange } from '../packages/states';
 import { identityFromName, PackageIdentity } from '../packages/packageIdentity';
 import {
-  MAX_HISTORY,
   readStatusDocument,
   StatusDocument,
+  statusDocumentOf,
+  withChange,
   writeStatusDocument,
 } from '../packages/statusDocument';
 import { StorageClients } from '../storage/clients';
@@ -96,6 +98,7 @@ export async function indexPackage(
   );
 }
 
+/** One run, each step of which may run again: a later run redoes what a crash left undone. */
 async function indexOnce(
   deps: IndexerDeps,
   feed: string,
@@ -103,152 +106,250 @@ async function indexOnce(
   repair: readonly KeyRecord[] | undefined,
 ): Promise<IndexOutcome | Again> {
   const { storage } = deps;
-  const blobName = `${feed}/${name}`;
-  const blob = storage.packagesContainer.getBlobClient(blobName);
+  const blob = await readBlob(storage, feed, name);
+  if (!blob) return { kind: 'gone' };
+  const row = await getPackageRow(storage.packagesTable, feed, blob.packageUid);
+  const decision = decide(blob, row, repair);
+  if (decision !== 'proceed') return decision;
+  const previous = await readStatusDocument(storage.statusContainer, feed, blob.packageUid);
+  const claim = await claimPackage(storage, blob, row, previous);
+  if (!claim) return { kind: 'again' };
+  const analysis = await analyse(deps, blob);
+  // The content this run read is gone: index what is there now.
+  if (!analysis) return { kind: 'again' };
+  const pkg = { ...claim.pkg, ...identityOf(blob, analysis) };
+  const stale = staleKeys(analysis.keys, [...(previous?.keys ?? []), ...(repair ?? [])]);
+  await recordIntent(storage, claim, pkg, [...analysis.keys, ...stale]);
+  const writes = await writeKeys(deps, pkg, analysis.keys, stale);
+  const lost = await checkClaim(deps, claim, pkg, analysis.keys);
+  if (lost) return lost;
+  return finish(deps, claim, pkg, analysis, writes);
+}
+
+/** The package's blob as a run found it, with what a push recorded beside it. */
+interface FoundBlob {
+  readonly feed: string;
+  readonly name: string;
+  readonly packageUid: string;
+  readonly etag: string;
+  readonly size: number;
+  readonly uploadedAt: string;
+  readonly pushed: Pushed;
+}
+
+/** The blob's properties, or undefined when it is gone. */
+async function readBlob(
+  storage: StorageClients,
+  feed: string,
+  name: string,
+): Promise<FoundBlob | undefined> {
   let properties;
   try {
-    properties = await blob.getProperties();
+    properties = await storage.packagesContainer
+      .getBlobClient(packageBlob({ feed, name }))
+      .getProperties();
   } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) return { kind: 'gone' };
+    if (error instanceof RestError && error.statusCode === 404) return undefined;
     throw error;
   }
-  const blobEtag = properties.etag ?? '';
-  const size = properties.contentLength ?? 0;
-  const packageUid = packageUidFor(feed, name);
+  return {
+    feed,
+    name,
+    packageUid: packageUidFor(feed, name),
+    etag: properties.etag ?? '',
+    size: properties.contentLength ?? 0,
+    uploadedAt: (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString(),
+    pushed: pushedAs(properties.metadata ?? {}),
+  };
+}
 
-  const row = await getPackageRow(storage.packagesTable, feed, packageUid);
-  if (!repair && row && row.blobEtag === blobEtag && INDEXED_STATES.has(row.state)) {
+/**
+ * Whether the run goes on: not when the package is indexed as the blob is (unless rows of other
+ * content need repair), nor when it is on its way out (its delete removes the blob too).
+ */
+function decide(
+  blob: FoundBlob,
+  row: StoredPackageRow | undefined,
+  repair: readonly KeyRecord[] | undefined,
+): IndexOutcome | 'proceed' {
+  const { packageUid } = blob;
+  if (!repair && row && row.blobEtag === blob.etag && INDEXED_STATES.has(row.state)) {
     return { kind: 'unchanged', packageUid, state: row.state };
   }
-  // A package on its way out is not brought back; its delete removes the blob too.
   if (row && DELETING_STATES.has(row.state)) return { kind: 'deleting', packageUid };
-  const previous = await readStatusDocument(storage.statusContainer, feed, packageUid);
-  // An upload under the name of a deleted package is a new package: it queues behind the others.
-  const firstIndexedAt = row && row.state !== 'deleted' ? row.firstIndexedAt : Date.now();
-  const owner = { feed, packageUid, firstIndexedAt };
+  return 'proceed';
+}
+
+/** A run's hold on the package: the row as it wrote it, and what was recorded before. */
+interface Claim {
+  /** The row's ETag after the claim; the run's last write is conditional on it. */
+  readonly etag: string;
+  readonly blob: FoundBlob;
+  /** The package as claimed: `indexing`, listed as what it was pushed as. */
+  readonly pkg: Package;
+  readonly history: readonly StateChange[];
+  readonly previous: StatusDocument | undefined;
+}
+
+/**
+ * Marks the package `indexing` over the row as read (or its absence), or undefined when another
+ * writer changed the row first.
+ */
+async function claimPackage(
+  storage: StorageClients,
+  blob: FoundBlob,
+  row: StoredPackageRow | undefined,
+  previous: StatusDocument | undefined,
+): Promise<Claim | undefined> {
+  // Listed while it is indexed as what it was pushed as, until the package says more.
+  const identity = row
+    ? { id: row.id, version: row.version }
+    : (blob.pushed.identity ?? identityFromName(blob.name));
+  const pkg: Package = {
+    feed: blob.feed,
+    packageUid: blob.packageUid,
+    name: blob.name,
+    ...identity,
+    owner: blob.pushed.owner,
+    uploadedAt: blob.uploadedAt,
+    blobEtag: blob.etag,
+    size: blob.size,
+    state: 'indexing',
+    stateChangedAt: now(),
+    // An upload under the name of a deleted package is a new package: it queues behind the others.
+    firstIndexedAt: row && row.state !== 'deleted' ? row.firstIndexedAt : Date.now(),
+  };
+  const counts = { keyCount: previous?.keys.length ?? 0, errorCount: 0, warningCount: 0 };
+  const etag = await replacePackageRow(storage.packagesTable, { ...pkg, ...counts }, row?.etag);
+  if (etag === undefined) return undefined;
   // A run of this content that is under way, or died, left the package `indexing` already: this
   // run carries on from it, so its state does not change.
-  const carriesOn = previous?.state === 'indexing' && previous.blobEtag === blobEtag;
-  let history = [...(previous?.history ?? []), ...(carriesOn ? [] : [change('indexing')])];
-  const uploadedAt = (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString();
-  const pushed = pushedAs(properties.metadata ?? {});
+  const carriesOn = previous?.state === 'indexing' && previous.blobEtag === blob.etag;
+  const history = carriesOn ? previous.history : withChange(previous?.history ?? [], 'indexing');
+  return { etag, blob, pkg, history, previous };
+}
 
-  const claim = await replacePackageRow(
-    storage.packagesTable,
-    {
-      feed,
-      packageUid,
-      name,
-      // Listed while it is indexed as what it was pushed as, until the package says more.
-      ...(row ? { id: row.id, version: row.version } : (pushed.identity ?? identityFromName(name))),
-      owner: pushed.owner,
-      uploadedAt,
-      blobEtag,
-      size,
-      state: 'indexing',
-      stateChangedAt: now(),
-      firstIndexedAt,
-      keyCount: previous?.keys.length ?? 0,
-      errorCount: 0,
-      warningCount: 0,
-    },
-    row?.etag,
-  );
-  if (claim === undefined) return { kind: 'again' };
+/** What the package says it is, else what it was pushed as, else what its name says. */
+function identityOf(blob: FoundBlob, analysis: Analysis): PackageIdentity {
+  return analysis.identity ?? blob.pushed.identity ?? identityFromName(blob.name);
+}
 
-  let analysis: Analysis;
-  try {
-    analysis = await analyse(deps, blobName, blobEtag, size, packageUid);
-  } catch (error) {
-    // The content this run read is gone: index what is there now.
-    if (isReplacedWhileReading(error)) return { kind: 'again' };
-    throw error;
-  }
-  const identity = analysis.identity ?? pushed.identity ?? identityFromName(name);
-
-  const newIds = new Set(analysis.keys.map(keyId));
+/** Keys recorded before (or written by an overtaken run) that the content no longer has. */
+function staleKeys(keys: readonly KeyRecord[], recorded: readonly KeyRecord[]): KeyRecord[] {
+  const kept = new Set(keys.map(keyId));
   const stale = new Map<string, KeyRecord>();
-  for (const record of [...(previous?.keys ?? []), ...(repair ?? [])]) {
-    if (!newIds.has(keyId(record))) stale.set(keyId(record), record);
-  }
-  const base = {
-    feed,
-    packageUid,
-    name,
-    ...identity,
-    owner: pushed.owner,
-    uploadedAt,
-    blobEtag,
-    size,
-    firstIndexedAt: new Date(firstIndexedAt).toISOString(),
-  };
-  // Written before any row so that, whatever happens next, the document covers every row.
-  await writeStatusDocument(storage.statusContainer, {
-    ...base,
-    ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
-    state: 'indexing',
-    history: trim(history),
-    keys: [...analysis.keys, ...stale.values()],
-    errors: [],
-    warnings: [],
-  });
-  const writes = await writeKeyRows(storage.symbolKeysTable, owner, analysis.keys);
-  const removed = await deleteKeyRows(storage.symbolKeysTable, owner, [...stale.values()]);
-  const changed = [...analysis.keys, ...stale.values()].map((record: KeyRecord) => record.key);
-  deps.keysChanged?.(feed, changed);
-  await tellOthers(storage, feed, { packageUid, blob: blobName }, { taken: writes.taken, removed });
+  for (const record of recorded) if (!kept.has(keyId(record))) stale.set(keyId(record), record);
+  return [...stale.values()];
+}
 
-  // Checked before the final document too, so that an overtaken run leaves the document alone.
-  const current = await getPackageRow(storage.packagesTable, feed, packageUid);
-  if (current?.etag !== claim) {
-    return overtaken(deps, current, blobName, blobEtag, owner, analysis.keys);
-  }
+/**
+ * The document lists every key this run writes or removes, written before any row so that,
+ * whatever happens next, the document covers every row.
+ */
+async function recordIntent(
+  storage: StorageClients,
+  claim: Claim,
+  pkg: Package,
+  keys: readonly KeyRecord[],
+): Promise<void> {
+  await writeStatusDocument(
+    storage.statusContainer,
+    statusDocumentOf(pkg, claim.blob.pushed.name, {
+      history: claim.history,
+      keys,
+      errors: [],
+      warnings: [],
+    }),
+  );
+}
 
+/** Writes the content's key rows, removes the stale ones, and tells whoever is concerned. */
+async function writeKeys(
+  { storage, keysChanged }: IndexerDeps,
+  pkg: Package,
+  keys: readonly KeyRecord[],
+  stale: readonly KeyRecord[],
+): Promise<KeyWrites> {
+  const writes = await writeKeyRows(storage.symbolKeysTable, pkg, keys);
+  const removed = await deleteKeyRows(storage.symbolKeysTable, pkg, stale);
+  keysChanged?.(
+    pkg.feed,
+    [...keys, ...stale].map((record) => record.key),
+  );
+  const self = { packageUid: pkg.packageUid, blob: packageBlob(pkg) };
+  await tellOthers(storage, pkg.feed, self, { taken: writes.taken, removed });
+  return writes;
+}
+
+/**
+ * Checked before the final document as well as by the final row, so that an overtaken run leaves
+ * the document alone: undefined while the claim holds, else what the run does now.
+ */
+async function checkClaim(
+  deps: IndexerDeps,
+  claim: Claim,
+  pkg: Package,
+  written: readonly KeyRecord[],
+): Promise<IndexOutcome | Again | undefined> {
+  const current = await getPackageRow(deps.storage.packagesTable, pkg.feed, pkg.packageUid);
+  return current?.etag === claim.etag ? undefined : overtaken(deps, current, pkg, written);
+}
+
+/** The final document, then the row conditional on the claim; what the run made of it. */
+async function finish(
+  deps: IndexerDeps,
+  claim: Claim,
+  pkg: Package,
+  analysis: Analysis,
+  writes: KeyWrites,
+): Promise<IndexOutcome | Again> {
+  const { storage } = deps;
   const state: PackageState = analysis.damaged
     ? 'damaged'
     : analysis.errors.length > 0
       ? 'partial'
       : 'succeeded';
-  history = [...history, change(state, analysis.damaged)];
-  const handovers = ownHandovers(previous?.handovers ?? [], analysis.keys, writes, now());
-  const doc: StatusDocument = withHandovers(
-    {
-      ...base,
-      ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
-      state,
-      history: trim(history),
+  const indexed: Package = { ...pkg, state, stateChangedAt: now() };
+  const handovers = ownHandovers(claim.previous?.handovers ?? [], analysis.keys, writes, now());
+  const doc = withHandovers(
+    statusDocumentOf(indexed, claim.blob.pushed.name, {
+      history: withChange(claim.history, state, analysis.damaged),
       keys: analysis.keys,
       errors: analysis.errors,
       warnings: analysis.warnings,
-    },
+    }),
     handovers,
   );
   await writeStatusDocument(storage.statusContainer, doc);
+  const counts = {
+    keyCount: doc.keys.length,
+    errorCount: doc.errors.length,
+    warningCount: doc.warnings.length,
+  };
   const committed = await replacePackageRow(
     storage.packagesTable,
-    {
-      ...base,
-      firstIndexedAt,
-      state,
-      stateChangedAt: now(),
-      keyCount: doc.keys.length,
-      errorCount: doc.errors.length,
-      warningCount: doc.warnings.length,
-    },
-    claim,
+    { ...indexed, ...counts },
+    claim.etag,
   );
   if (committed === undefined) {
-    const latest = await getPackageRow(storage.packagesTable, feed, packageUid);
-    return overtaken(deps, latest, blobName, blobEtag, owner, analysis.keys);
+    const latest = await getPackageRow(storage.packagesTable, pkg.feed, pkg.packageUid);
+    return overtaken(deps, latest, pkg, analysis.keys);
   }
+  return outcome(doc, analysis.damaged);
+}
+
+/** What the run made of the package, as its document records it. */
+function outcome(doc: StatusDocument, damaged: string | undefined): IndexOutcome {
+  const { packageUid, id, version, pushedName, state } = doc;
   return {
     kind: 'indexed',
     packageUid,
-    ...identity,
-    ...(pushed.name === undefined ? {} : { pushedName: pushed.name }),
+    id,
+    version,
+    ...(pushedName === undefined ? {} : { pushedName }),
     state,
     keys: doc.keys.length,
-    ...(analysis.damaged === undefined ? {} : { reason: analysis.damaged }),
+    ...(damaged === undefined ? {} : { reason: damaged }),
   };
 }
 
@@ -261,15 +362,14 @@ async function indexOnce(
 async function overtaken(
   deps: IndexerDeps,
   current: StoredPackageRow | undefined,
-  blobName: string,
-  blobEtag: string,
-  owner: KeyRowOwner,
+  pkg: Package,
   written: readonly KeyRecord[],
 ): Promise<IndexOutcome | Again> {
   const { storage } = deps;
-  const { feed, packageUid } = owner;
+  const { feed, packageUid } = pkg;
+  const blobName = packageBlob(pkg);
   if (!current || current.state === 'deleted' || DELETING_STATES.has(current.state)) {
-    const removed = await deleteKeyRows(storage.symbolKeysTable, owner, written);
+    const removed = await deleteKeyRows(storage.symbolKeysTable, pkg, written);
     deps.keysChanged?.(
       feed,
       written.map((record) => record.key),
@@ -277,22 +377,25 @@ async function overtaken(
     await tellOthers(storage, feed, { packageUid, blob: blobName }, { removed });
     return { kind: 'deleting', packageUid };
   }
-  if (current.blobEtag === blobEtag) return { kind: 'superseded', packageUid };
+  if (current.blobEtag === pkg.blobEtag) return { kind: 'superseded', packageUid };
   const blob = await storage.packagesContainer
     .getBlobClient(blobName)
     .getProperties()
     .catch(() => undefined);
   // This run's content is still the blob's (the other run read an older one and will fail):
   // claim again. Otherwise this run's rows may have landed after the newer content's.
-  return blob?.etag === blobEtag ? { kind: 'again' } : { kind: 'again', repair: written };
+  return blob?.etag === pkg.blobEtag ? { kind: 'again' } : { kind: 'again', repair: written };
 }
 
-/** What a push recorded in the blob's metadata (ASCII only, so its values are percent-encoded). */
-function pushedAs(metadata: Record<string, string>): {
-  owner: string;
-  name?: string;
-  identity?: PackageIdentity;
-} {
+/** What a push recorded in the blob's metadata. */
+interface Pushed {
+  readonly owner: string;
+  readonly name?: string;
+  readonly identity?: PackageIdentity;
+}
+
+/** Blob metadata is ASCII only, so its values are percent-encoded. */
+function pushedAs(metadata: Record<string, string>): Pushed {
   const owner = safeDecode(metadata.owner ?? '');
   const name = metadata.pushedname === undefined ? undefined : safeDecode(metadata.pushedname);
   const id = safeDecode(metadata.id ?? '');
@@ -308,14 +411,26 @@ function pushedAs(metadata: Record<string, string>): {
   };
 }
 
+/** What the package holds, or undefined when the blob changed while it was being read. */
 async function analyse(
   { storage, settings }: IndexerDeps,
-  blobName: string,
-  blobEtag: string,
-  size: number,
-  packageUid: string,
+  blob: FoundBlob,
+): Promise<Analysis | undefined> {
+  try {
+    return await analyseContent(storage, settings, blob);
+  } catch (error) {
+    if (isReplacedWhileReading(error)) return undefined;
+    throw error;
+  }
+}
+
+async function analyseContent(
+  storage: StorageClients,
+  settings: Settings,
+  { feed, name, packageUid, etag, size }: FoundBlob,
 ): Promise<Analysis> {
-  const source = blobRangeSource(storage.packagesContainer.getBlobClient(blobName), blobEtag);
+  const blobName = packageBlob({ feed, name });
+  const source = blobRangeSource(storage.packagesContainer.getBlobClient(blobName), etag);
   const reader = new ChunkedReader(source, size, settings.SYMFEED_READ_CHUNK_BYTES);
   const limits = {
     maxEntries: settings.SYMFEED_MAX_ENTRIES,
@@ -332,7 +447,7 @@ async function analyse(
     throw error;
   }
   try {
-    return await analysePackage(zip, { packageUid, blob: blobName, blobEtag }, limits);
+    return await analysePackage(zip, { packageUid, blob: blobName, blobEtag: etag }, limits);
   } finally {
     zip.close();
   }
@@ -340,12 +455,4 @@ async function analyse(
 
 function now(): string {
   return new Date().toISOString();
-}
-
-function change(state: PackageState, reason?: string): StateChange {
-  return reason === undefined ? { state, at: now() } : { state, at: now(), reason };
-}
-
-function trim(history: StateChange[]): StateChange[] {
-  return history.slice(-MAX_HISTORY);
 }

@@ -1,22 +1,17 @@
-import { listPackages, PackageRow } from '../packages/packageTable';
+import { listedPackage, ListedPackage, Package } from '../packages/package';
+import { listPackages } from '../packages/packageTable';
 import { isPrerelease } from '../packages/packageIdentity';
 import { StorageClients } from '../storage/clients';
 import { Subfeed } from './subfeed';
 
-/** A package as NuGet clients see it in a (sub)feed listing. */
-export interface PackageView {
-  readonly uid: string;
-  readonly id: string;
-  /** The version clients see: the package's own, made unique per upload (see uploadVersion). */
-  readonly version: string;
+/**
+ * A package as NuGet clients see it in a (sub)feed listing: its id, else its blob's name, and as
+ * its version the package's own made unique per upload (see uploadVersion).
+ */
+export interface PackageView extends ListedPackage {
   /** The version the .nuspec states. */
   readonly originalVersion: string;
   readonly prerelease: boolean;
-  readonly state: PackageRow['state'];
-  readonly owner: string;
-  readonly uploadedAt: string;
-  readonly size: number;
-  readonly blob: string;
 }
 
 /**
@@ -36,19 +31,14 @@ export function uploadVersion(version: string, uploadedAt: string, packageUid: s
   return `${core}${core.includes('-') ? '.' : '-'}${stamp}${metadata}`;
 }
 
-function toView(row: PackageRow): PackageView {
-  const version = uploadVersion(row.version, row.uploadedAt, row.packageUid);
+function toView(pkg: Package): PackageView {
+  const version = uploadVersion(pkg.version, pkg.uploadedAt, pkg.packageUid);
   return {
-    uid: row.packageUid,
-    id: row.id || row.name,
+    ...listedPackage(pkg),
+    id: pkg.id || pkg.name,
     version,
-    originalVersion: row.version,
+    originalVersion: pkg.version,
     prerelease: isPrerelease(version),
-    state: row.state,
-    owner: row.owner,
-    uploadedAt: row.uploadedAt,
-    size: row.size,
-    blob: `${row.feed}/${row.name}`,
   };
 }
 

@@ -3,9 +3,10 @@ import { feedNameSchema } from '../feeds/feedName';
 import { deleteKeyRows } from '../index/keyTable';
 import { StorageClients } from '../storage/clients';
 import { tellOthers } from './handovers';
+import { packageBlob } from './package';
 import { getPackageRow, setPackageState } from './packageTable';
 import { DELETING_STATES, PackageState } from './states';
-import { MAX_HISTORY, readStatusDocument, writeStatusDocument } from './statusDocument';
+import { readStatusDocument, withChange, writeStatusDocument } from './statusDocument';
 
 /** A message of the deletes queue. */
 export const deleteMessageSchema = z
@@ -52,13 +53,11 @@ export async function recordState(
     return false;
   }
   if (doc) {
-    const at = new Date().toISOString();
-    const change = reason === undefined ? { state, at } : { state, at, reason };
     await writeStatusDocument(storage.statusContainer, {
       ...doc,
       state,
       errors,
-      history: [...doc.history, change].slice(-MAX_HISTORY),
+      history: withChange(doc.history, state, reason),
     });
   }
   return true;
@@ -148,23 +147,22 @@ export async function deletePackage(
   }
   const doc = await readStatusDocument(storage.statusContainer, feed, packageUid);
   const keys = doc?.keys ?? [];
-  const owner = { feed, packageUid, firstIndexedAt: row.firstIndexedAt };
   const started = Date.now();
   for (let at = message.from ?? 0; at < keys.length;) {
     const step = keys.slice(at, at + budget.keysPerStep);
-    const removed = await deleteKeyRows(storage.symbolKeysTable, owner, step);
+    const removed = await deleteKeyRows(storage.symbolKeysTable, row, step);
     deps.keysChanged?.(
       feed,
       step.map((record) => record.key),
     );
-    await tellOthers(storage, feed, { packageUid, blob: `${feed}/${row.name}` }, { removed });
+    await tellOthers(storage, feed, { packageUid, blob: packageBlob(row) }, { removed });
     at += step.length;
     if (at < keys.length && Date.now() - started >= budget.runMs) {
       await storage.deletesQueue.sendMessage(queueText({ ...message, from: at }));
       return 'continued';
     }
   }
-  await storage.packagesContainer.getBlobClient(`${feed}/${row.name}`).deleteIfExists();
+  await storage.packagesContainer.getBlobClient(packageBlob(row)).deleteIfExists();
   await recordState(storage, feed, packageUid, 'deleted');
   return 'deleted';
 }

@@ -1,30 +1,14 @@
 import { odata, RestError, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { Package, PackageCounts } from './package';
 import { PACKAGE_STATES, PackageState } from './states';
 import { isAbsent } from '../storage/faults';
 
-/** One row per package in the packages table: PartitionKey = feed, RowKey = packageUid. */
-export interface PackageRow {
-  readonly feed: string;
-  readonly packageUid: string;
-  /** Name of the blob inside the feed's folder. */
-  readonly name: string;
-  /** NuGet id and version (from the .nuspec, else from the file name). */
-  readonly id: string;
-  readonly version: string;
-  /** Who uploaded it: the owner of the push token, or "" for a blob dropped into storage. */
-  readonly owner: string;
-  readonly uploadedAt: string;
-  readonly blobEtag: string;
-  readonly size: number;
-  readonly state: PackageState;
-  readonly stateChangedAt: string;
-  /** ms since the epoch; decides precedence among packages offering the same key. */
-  readonly firstIndexedAt: number;
-  readonly keyCount: number;
-  readonly errorCount: number;
-  readonly warningCount: number;
-}
+/**
+ * One row per package in the packages table: PartitionKey = feed, RowKey = packageUid, the rest
+ * the package's facts as they are, with the counts that listings show.
+ */
+export type PackageRow = Package & PackageCounts;
 
 const rowSchema = z.object({
   partitionKey: z.string(),

@@ -2,15 +2,12 @@ import { Feed, FeedError, getFeed, RetentionPolicy } from '../feeds/feedTable';
 import { StorageClients } from '../storage/clients';
 import { requestDelete } from './deletePackage';
 import { isPrerelease } from './packageIdentity';
-import { listPackages, PackageRow } from './packageTable';
+import { Package } from './package';
+import { listPackages } from './packageTable';
 import { DELETING_STATES } from './states';
 
 /** A package retention deletes, and the rules that say so. */
-export interface RetentionDecision {
-  readonly packageUid: string;
-  readonly name: string;
-  readonly id: string;
-  readonly version: string;
+export interface RetentionDecision extends Pick<Package, 'packageUid' | 'name' | 'id' | 'version'> {
   readonly reason: string;
 }
 
@@ -31,13 +28,13 @@ export function hasRetentionPolicy(policy: RetentionPolicy): boolean {
  * When a package was uploaded, in ms. Rows written before uploadedAt existed have it empty; the
  * first indexing run is the closest thing they have.
  */
-function uploadTime(row: PackageRow): number {
+function uploadTime(row: Package): number {
   const at = Date.parse(row.uploadedAt);
   return Number.isNaN(at) ? row.firstIndexedAt : at;
 }
 
 /** Newest first; ties go by indexing time, then by uid, so that every run decides the same way. */
-function newestFirst(a: PackageRow, b: PackageRow): number {
+function newestFirst(a: Package, b: Package): number {
   return (
     uploadTime(b) - uploadTime(a) ||
     b.firstIndexedAt - a.firstIndexedAt ||
@@ -62,15 +59,15 @@ const plural = (count: number, one: string, many: string) =>
  * Packages already being deleted count for nothing: they are gone as far as retention goes.
  */
 export function planRetention(
-  packages: readonly PackageRow[],
+  packages: readonly Package[],
   policy: RetentionPolicy,
   now: Date,
 ): RetentionDecision[] {
   const active = packages
     .filter((row) => row.state !== 'deleted' && !DELETING_STATES.has(row.state))
     .sort(newestFirst);
-  const reasons = new Map<PackageRow, string[]>();
-  const add = (row: PackageRow, reason: string) =>
+  const reasons = new Map<Package, string[]>();
+  const add = (row: Package, reason: string) =>
     reasons.set(row, [...(reasons.get(row) ?? []), reason]);
 
   const { maxAgeDays, prereleaseOnly, keepLatestPerId, maxPackages } = policy;

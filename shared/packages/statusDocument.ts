@@ -4,25 +4,21 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BlobRequestConditions, ContainerClient, RestError } from '@azure/storage-blob';
 import { KeyRecord } from '../index/location';
 import type { KeyHandover } from './handovers';
+import { Package } from './package';
 import { PackageState, StateChange } from './states';
 import { isAbsent } from '../storage/faults';
 
-/** The record of one package: its state, every key it contributed and where, its problems. */
-export interface StatusDocument {
-  readonly feed: string;
-  readonly packageUid: string;
-  /** Name of the package inside the feed, as uploaded. */
-  readonly name: string;
+/**
+ * The record of one package: its facts, every key it contributed and where, its problems. When
+ * its state changed is the time of the last entry of its history.
+ */
+export interface StatusDocument extends Omit<Package, 'stateChangedAt'>, StatusRecord {
   /** The file name a push gave the package, when it gave one. */
   readonly pushedName?: string;
-  readonly id: string;
-  readonly version: string;
-  readonly owner: string;
-  readonly uploadedAt: string;
-  readonly blobEtag: string;
-  readonly size: number;
-  readonly state: PackageState;
-  readonly firstIndexedAt: string;
+}
+
+/** What the document records beyond the package's facts. */
+export interface StatusRecord {
   readonly history: readonly StateChange[];
   readonly keys: readonly KeyRecord[];
   readonly errors: readonly string[];
@@ -31,8 +27,29 @@ export interface StatusDocument {
   readonly handovers?: readonly KeyHandover[];
 }
 
+/** The document of a package, laid out as it is stored: facts, pushed name, state, record. */
+export function statusDocumentOf(
+  pkg: Package,
+  pushedName: string | undefined,
+  record: StatusRecord,
+): StatusDocument {
+  const { state, stateChangedAt: _inHistory, ...facts } = pkg;
+  return { ...facts, ...(pushedName === undefined ? {} : { pushedName }), state, ...record };
+}
+
 /** Older transitions are dropped past this many so that a busy package's document stays small. */
-export const MAX_HISTORY = 50;
+const MAX_HISTORY = 50;
+
+/** A history with a change to `state` now, the oldest dropped past MAX_HISTORY. */
+export function withChange(
+  history: readonly StateChange[],
+  state: PackageState,
+  reason?: string,
+): StateChange[] {
+  const at = new Date().toISOString();
+  const change = reason === undefined ? { state, at } : { state, at, reason };
+  return [...history, change].slice(-MAX_HISTORY);
+}
 
 /**
  * Storage layout. `status/{feed}/{uid}.json` is the document people read (the admin API,
@@ -44,8 +61,19 @@ export const MAX_HISTORY = 50;
 const LISTED_BYTES = 1024 * 1024;
 const MESSAGE_CHARS = 2_000;
 
+/** The document as it is stored: its first indexing time an ISO string, as people read it. */
+type StoredStatus = Omit<StatusDocument, 'firstIndexedAt'> & { readonly firstIndexedAt: string };
+
+function storedForm(doc: StatusDocument): StoredStatus {
+  return { ...doc, firstIndexedAt: new Date(doc.firstIndexedAt).toISOString() };
+}
+
+function fromStored(doc: StoredStatus): StatusDocument {
+  return { ...doc, firstIndexedAt: Date.parse(doc.firstIndexedAt) };
+}
+
 /** The document as stored and shown: lists bounded, with their totals. */
-export interface DisplayedStatus extends StatusDocument {
+export interface DisplayedStatus extends StoredStatus {
   readonly keyCount: number;
   readonly errorCount: number;
   readonly warningCount: number;
@@ -87,7 +115,7 @@ function clip(message: string): string {
 const number = (count: number) => count.toLocaleString('en-US');
 
 /** The document with its lists bounded; `fullList` names where all of them are. */
-function displayed(doc: StatusDocument, fullList: string): DisplayedStatus {
+function displayed(doc: StoredStatus, fullList: string): DisplayedStatus {
   const keys = listed(doc.keys);
   const errors = listed(doc.errors, clip);
   const warnings = listed(doc.warnings, clip);
@@ -125,12 +153,14 @@ function displayed(doc: StatusDocument, fullList: string): DisplayedStatus {
   };
 }
 
+type FullLists = Pick<StatusRecord, 'keys' | 'errors' | 'warnings' | 'handovers'>;
+
 /** One element a line, so that the list reads back line by line; still one JSON document. */
 const SECTIONS = ['{"keys":[', '],"errors":[', '],"warnings":[', '],"handovers":[', ']}'] as const;
 const CHUNK_CHARS = 64 * 1024;
 
 /** Made a piece at a time, letting the event loop run in between: the list may be 100 MB. */
-async function* fullListText(doc: StatusDocument): AsyncGenerator<string> {
+async function* fullListText(doc: FullLists): AsyncGenerator<string> {
   let chunk = '';
   const lists = [doc.keys, doc.errors, doc.warnings, doc.handovers ?? []];
   for (const [index, section] of SECTIONS.entries()) {
@@ -160,8 +190,6 @@ async function writeFullList(
       conditions,
     });
 }
-
-type FullLists = Pick<StatusDocument, 'keys' | 'errors' | 'warnings' | 'handovers'>;
 
 async function readFullList(
   container: ContainerClient,
@@ -200,13 +228,13 @@ async function readStored(
   container: ContainerClient,
   feed: string,
   packageUid: string,
-): Promise<DisplayedStatus | StatusDocument | undefined> {
+): Promise<DisplayedStatus | StoredStatus | undefined> {
   try {
     const bytes = await container
       .getBlobClient(statusBlobName(feed, packageUid))
       .downloadToBuffer();
     // Only symfeed writes these documents, so their shape is trusted.
-    return JSON.parse(bytes.toString('utf8')) as DisplayedStatus | StatusDocument;
+    return JSON.parse(bytes.toString('utf8')) as DisplayedStatus | StoredStatus;
   } catch (error) {
     if (isAbsent(error)) return undefined;
     throw error;
@@ -232,10 +260,9 @@ export async function readStatusDocument(
     fullList,
     omitted: _omitted,
     ...doc
-  } = stored as Partial<DisplayedStatus> & StatusDocument;
-  return fullList === undefined
-    ? doc
-    : { ...doc, ...(await readFullList(container, feed, packageUid)) };
+  } = stored as Partial<DisplayedStatus> & StoredStatus;
+  const lists = fullList === undefined ? {} : await readFullList(container, feed, packageUid);
+  return fromStored({ ...doc, ...lists });
 }
 
 /** The document as people see it, bounded; an unbounded one of an earlier version is cut here. */
@@ -277,7 +304,7 @@ export async function writeStatusDocument(
   container: ContainerClient,
   doc: StatusDocument,
 ): Promise<void> {
-  const shown = displayed(doc, `status/${fullListBlobName(doc.feed, doc.packageUid)}`);
+  const shown = displayed(storedForm(doc), `status/${fullListBlobName(doc.feed, doc.packageUid)}`);
   if (shown.fullList !== undefined) await writeFullList(container, doc);
   const body = JSON.stringify(shown, null, 2);
   await container
@@ -322,7 +349,7 @@ export async function replaceStatusDocument(
   doc: StatusDocument,
   version: StatusDocumentVersion,
 ): Promise<boolean> {
-  const shown = displayed(doc, `status/${fullListBlobName(doc.feed, doc.packageUid)}`);
+  const shown = displayed(storedForm(doc), `status/${fullListBlobName(doc.feed, doc.packageUid)}`);
   const body = JSON.stringify(shown, null, 2);
   try {
     if (shown.fullList !== undefined) {

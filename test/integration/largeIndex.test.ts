@@ -297,7 +297,8 @@ describe('a status document written by an earlier version', () => {
     await stack.upload(name, await manyKeys(count, 'legacy'));
     const doc = await stack.indexed(name);
     // What earlier versions wrote: the whole document, keys inline, no companion list.
-    const legacy = JSON.stringify({ ...doc, keys: doc.keys }, null, 2);
+    const firstIndexedAt = new Date(doc.firstIndexedAt).toISOString();
+    const legacy = JSON.stringify({ ...doc, firstIndexedAt, keys: doc.keys }, null, 2);
     await stack.rt.storage.statusContainer
       .getBlockBlobClient(`default/${uid(name)}.json`)
       .upload(legacy, Buffer.byteLength(legacy));

@@ -70,6 +70,15 @@ it('gives the same rows and document when run again', async () => {
   });
   // As after a crash mid-run: the row still says indexing, so the next delivery does it all again.
   const row = (await getPackageRow(stack.rt.storage.packagesTable, 'default', uid))!;
+  // One time in code, whichever store it was read from; the document keeps it as ISO text.
+  expect(first.firstIndexedAt).toBe(row.firstIndexedAt);
+  const stored = JSON.parse(
+    (
+      await stack.rt.storage.statusContainer.getBlobClient(`default/${uid}.json`).downloadToBuffer()
+    ).toString('utf8'),
+  ) as Record<string, unknown>;
+  expect(stored.firstIndexedAt).toBe(new Date(row.firstIndexedAt).toISOString());
+  expect(stored).not.toHaveProperty('stateChangedAt');
   await putPackageRow(stack.rt.storage.packagesTable, { ...row, state: 'indexing' });
   expect(await indexPackage(deps(), 'default', 'again.zip')).toMatchObject({
     kind: 'indexed',
