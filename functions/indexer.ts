@@ -84,7 +84,16 @@ async function blobDeleted(rt: Runtime, feed: string, name: string, context: Inv
 
 /** One line a person can act on: what the package is, how it ended, and why when it is damaged. */
 function describe(outcome: IndexOutcome): string {
-  if (outcome.kind !== 'indexed') return JSON.stringify(outcome);
+  switch (outcome.kind) {
+    case 'unchanged':
+      return `unchanged since it was indexed (package ${outcome.packageUid}, ${outcome.state})`;
+    case 'deleting':
+      return `being deleted, so not indexed (package ${outcome.packageUid})`;
+    case 'gone':
+      return 'gone before it was read, so nothing to index';
+    case 'superseded':
+      return `indexed by another run of the same content (package ${outcome.packageUid})`;
+  }
   const { id, version, pushedName, state, keys, reason, packageUid } = outcome;
   const what = [`${id} ${version}`.trim(), pushedName && `pushed as "${pushedName}"`]
     .filter(Boolean)

@@ -124,7 +124,7 @@ it('takes the same event delivered twice as one: the second changes nothing', as
   await stack.host.drain();
   expect(await stateOf('default', 'twice.zip')).toEqual(before);
   expect(
-    stack.logs.filter((line) => line.includes('default/twice.zip: {"kind":"unchanged"')),
+    stack.logs.filter((line) => line.includes('default/twice.zip: unchanged since it was indexed')),
   ).toHaveLength(2);
 });
 
