@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { text as readText } from 'node:stream/consumers';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BlobRequestConditions, ContainerClient, RestError } from '@azure/storage-blob';
 import { KeyRecord } from '../index/location';
@@ -230,11 +231,13 @@ async function readStored(
   packageUid: string,
 ): Promise<DisplayedStatus | StoredStatus | undefined> {
   try {
-    const bytes = await container
-      .getBlobClient(statusBlobName(feed, packageUid))
-      .downloadToBuffer();
+    // One GET, which storage answers from one version of the blob. downloadToBuffer asks for the
+    // length first and then reads that many bytes of whatever version is there by then: a
+    // document rewritten in between came back cut short.
+    const download = await container.getBlobClient(statusBlobName(feed, packageUid)).download();
+    const text = await readText(download.readableStreamBody as Readable);
     // Only symfeed writes these documents, so their shape is trusted.
-    return JSON.parse(bytes.toString('utf8')) as DisplayedStatus | StoredStatus;
+    return JSON.parse(text) as DisplayedStatus | StoredStatus;
   } catch (error) {
     if (isAbsent(error)) return undefined;
     throw error;
