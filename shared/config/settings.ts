@@ -237,6 +237,23 @@ const settingsSchema = z.object({
   /** Files of private feeds, to their callers' own caches only; 0 (the default): `private, no-cache`. */
   SYMFEED_PRIVATE_MAX_AGE_SECONDS: nonNegativeInt(0),
   SYMFEED_MAX_PUSH_BYTES: positiveInt(512 * 1024 ** 2),
+  /** How long a key no upstream has is not asked of them again (0: always asked). */
+  SYMFEED_UPSTREAM_MISS_SECONDS: nonNegativeInt(600),
+  /**
+   * What one upstream may cost a request: the wait for its answer, and any pause in its body.
+   * A slow upstream is given up after it and the next one asked.
+   */
+  SYMFEED_UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+  /**
+   * The largest file fetched from an upstream. Below 4 GiB: the package holding it is a plain zip
+   * (no Zip64).
+   */
+  SYMFEED_UPSTREAM_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(4 * 1024 ** 3 - 1024 ** 2, 'must be below 4 GiB (4293918720 at most)')
+    .default(1024 ** 3),
   /** Served files up to this size stay in memory once read (0: none)... */
   SYMFEED_HOT_FILE_BYTES: nonNegativeInt(64 * 1024),
   /** ...up to this many bytes in all. */

@@ -18,6 +18,7 @@ import { ChunkedReader, blobRangeSource, RangeReadError } from '../zip/chunkedRe
 import { DamagedZipError, PackageZip } from '../zip/packageZip';
 import { Analysis, analysePackage } from './analysePackage';
 import { safeDecode } from '../util/safeDecode';
+import { keysOfOwner } from '../upstream/storeUpstream';
 
 export interface IndexerDeps {
   readonly storage: StorageClients;
@@ -158,7 +159,7 @@ async function indexOnce(
 
   let analysis: Analysis;
   try {
-    analysis = await analyse(deps, blobName, blobEtag, size, packageUid);
+    analysis = keysOfOwner(pushed.owner, await analyse(deps, blobName, blobEtag, size, packageUid));
   } catch (error) {
     // The content this run read is gone: index what is there now.
     if (isReplacedWhileReading(error)) return { kind: 'again' };
