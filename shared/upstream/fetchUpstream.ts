@@ -26,7 +26,11 @@ export type UpstreamReply =
 const MAX_REDIRECTS = 5;
 
 export class UpstreamBodyError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The body runs past SYMFEED_UPSTREAM_MAX_BYTES. */
+    readonly overLimit = false,
+  ) {
     super(message);
     this.name = 'UpstreamBodyError';
   }
@@ -88,17 +92,14 @@ export async function askUpstream(
     cancel();
     return { kind: 'miss', why: `${length} bytes, over the limit of ${limits.maxBytes}` };
   }
-  const reader = response.body?.getReader();
+  // A 200 to a GET always has a body; only HEAD, 204 and 304 answers have none.
+  if (!response.body) return { kind: 'failed', why: 'HTTP 200 without a body' };
   return {
     kind: 'found',
     ...(length === undefined ? {} : { length }),
     cancel,
-    body: reader ? bodyOf(reader, controller, limits, length) : emptyBody(length),
+    body: bodyOf(response.body.getReader(), controller, limits, length),
   };
-}
-
-async function* emptyBody(length: number | undefined): AsyncGenerator<Buffer> {
-  if (length) throw new UpstreamBodyError(`the body ended at 0 of its ${length} bytes`);
 }
 
 /**
@@ -131,7 +132,10 @@ async function* bodyOf(
       if (chunk.done) break;
       total += chunk.value.length;
       if (total > limits.maxBytes) {
-        throw new UpstreamBodyError(`the body runs past the limit of ${limits.maxBytes} bytes`);
+        throw new UpstreamBodyError(
+          `the body runs past the limit of ${limits.maxBytes} bytes`,
+          true,
+        );
       }
       yield Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.length);
     }

@@ -1,19 +1,32 @@
-import { debuginfodPath, upstreamUrl } from '../../shared/upstream/upstreamKeys';
+import { debuginfodPaths, upstreamUrls } from '../../shared/upstream/upstreamKeys';
 
 const id = '0123456789abcdef0123456789abcdef01234567';
 
-describe('debuginfodPath', () => {
+describe('debuginfodPaths', () => {
   it('maps the ELF debug-file key to /buildid/<id>/debuginfo', () => {
-    expect(debuginfodPath(`_.debug/elf-buildid-sym-${id}/_.debug`)).toBe(`buildid/${id}/debuginfo`);
-    expect(debuginfodPath(`_.DEBUG/ELF-BUILDID-SYM-${id.toUpperCase()}/_.debug`)).toBe(
+    expect(debuginfodPaths(`_.debug/elf-buildid-sym-${id}/_.debug`)).toEqual([
       `buildid/${id}/debuginfo`,
-    );
+    ]);
+    expect(debuginfodPaths(`_.DEBUG/ELF-BUILDID-SYM-${id.toUpperCase()}/_.debug`)).toEqual([
+      `buildid/${id}/debuginfo`,
+    ]);
   });
 
   it('maps the ELF executable key to /buildid/<id>/executable', () => {
-    expect(debuginfodPath(`libc.so.6/elf-buildid-${id}/libc.so.6`)).toBe(
+    expect(debuginfodPaths(`libc.so.6/elf-buildid-${id}/libc.so.6`)).toEqual([
       `buildid/${id}/executable`,
-    );
+    ]);
+  });
+
+  it('asks an id padded with zeros as it is, then without the padding', () => {
+    const md5 = 'f53daaa409a2b794168e817d302b8daa';
+    expect(debuginfodPaths(`_.debug/elf-buildid-sym-${md5}00000000/_.debug`)).toEqual([
+      `buildid/${md5}00000000/debuginfo`,
+      `buildid/${md5}/debuginfo`,
+    ]);
+    expect(debuginfodPaths(`_.debug/elf-buildid-sym-${'0'.repeat(40)}/_.debug`)).toEqual([
+      `buildid/${'0'.repeat(40)}/debuginfo`,
+    ]);
   });
 
   it('maps nothing else', () => {
@@ -25,38 +38,38 @@ describe('debuginfodPath', () => {
       'foo.pdb/0123456789abcdef0123456789abcdef1/foo.pdb',
       `_.debug/elf-buildid-sym-${id}/_.debug/more`,
     ]) {
-      expect(debuginfodPath(key)).toBeUndefined();
+      expect(debuginfodPaths(key)).toEqual([]);
     }
   });
 });
 
-describe('upstreamUrl', () => {
+describe('upstreamUrls', () => {
   it('appends the key to an SSQP upstream in the client spelling, each segment encoded', () => {
     expect(
-      upstreamUrl(
+      upstreamUrls(
         { kind: 'ssqp', url: 'https://msdl.microsoft.com/download/symbols' },
         'Foo.pdb/ABC1/Foo.pdb',
       ),
-    ).toBe('https://msdl.microsoft.com/download/symbols/Foo.pdb/ABC1/Foo.pdb');
-    expect(upstreamUrl({ kind: 'ssqp', url: 'http://h' }, 'a b/x?y#z/%')).toBe(
+    ).toEqual(['https://msdl.microsoft.com/download/symbols/Foo.pdb/ABC1/Foo.pdb']);
+    expect(upstreamUrls({ kind: 'ssqp', url: 'http://h' }, 'a b/x?y#z/%')).toEqual([
       'http://h/a%20b/x%3Fy%23z/%25',
-    );
+    ]);
   });
 
   it('asks a debuginfod upstream only for ELF keys', () => {
     expect(
-      upstreamUrl(
+      upstreamUrls(
         { kind: 'debuginfod', url: 'http://d:8002' },
         `_.debug/elf-buildid-sym-${id}/_.debug`,
       ),
-    ).toBe(`http://d:8002/buildid/${id}/debuginfo`);
-    expect(
-      upstreamUrl({ kind: 'debuginfod', url: 'http://d' }, 'foo.pdb/abc/foo.pdb'),
-    ).toBeUndefined();
+    ).toEqual([`http://d:8002/buildid/${id}/debuginfo`]);
+    expect(upstreamUrls({ kind: 'debuginfod', url: 'http://d' }, 'foo.pdb/abc/foo.pdb')).toEqual(
+      [],
+    );
   });
 
   it('never asks keys that URL parsing would turn into another path', () => {
-    expect(upstreamUrl({ kind: 'ssqp', url: 'http://h/s' }, 'a/../b')).toBeUndefined();
-    expect(upstreamUrl({ kind: 'ssqp', url: 'http://h/s' }, './b')).toBeUndefined();
+    expect(upstreamUrls({ kind: 'ssqp', url: 'http://h/s' }, 'a/../b')).toEqual([]);
+    expect(upstreamUrls({ kind: 'ssqp', url: 'http://h/s' }, './b')).toEqual([]);
   });
 });
