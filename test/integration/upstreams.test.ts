@@ -243,6 +243,17 @@ it('fetches a file from an SSQP upstream, stores it as a package of its own and 
   );
 });
 
+it('answers a HEAD that misses once the file is stored', async () => {
+  const feed = await feedWith([ssqp('store')]);
+  const key = newKey();
+  symsrv.add(key, randomBytes(2000));
+  const head = await fetch(`${stack.host.url}/F/${feed}/symbols/${key}`, { method: 'HEAD' });
+  expect(head.status).toBe(200);
+  expect(head.headers.get('content-length')).toBe('2000');
+  expect(head.headers.get('x-symfeed-package')).toContain('upstream-');
+  expect(symsrv.asked(key)).toBe(1);
+});
+
 it('remembers misses: probes reach the upstream once', async () => {
   const feed = await feedWith([ssqp('store')]);
   for (const probe of ['foo.pd_/ABC1/foo.pd_', 'foo.pdb/ABC1/file.ptr', 'index2.txt']) {
@@ -363,7 +374,10 @@ it('serves uploaded keys before upstream ones, whichever came first', async () =
     ]),
     feed,
   );
-  await stack.indexed('uploaded.zip', feed);
+  const uploaded = await stack.indexed('uploaded.zip', feed);
+  expect(uploaded.warnings).toContainEqual(
+    expect.stringContaining('a package of the feed beats a file fetched from an upstream'),
+  );
   stack.rt.locations.invalidate(feed, [key.toLowerCase()]);
   expect((await get(feed, key)).body.toString()).toBe('uploaded');
   // Uploaded first: the upstream is never asked.
