@@ -51,7 +51,10 @@ export const upstreamSchema = z
     headers: z
       .record(
         z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name is letters, digits and hyphens'),
-        z.string().max(8192).regex(/^[\t\x20-\x7e]*$/, 'a header value is printable ASCII'),
+        z
+          .string()
+          .max(8192)
+          .regex(/^[\t\x20-\x7e]*$/, 'a header value is printable ASCII'),
       )
       .refine((headers) => Object.keys(headers).length <= MAX_UPSTREAM_HEADERS, {
         message: `at most ${MAX_UPSTREAM_HEADERS} headers per upstream`,
