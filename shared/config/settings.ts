@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { tokenSchema } from '../feeds/tokens';
+import { isBaseUrl } from '../util/baseUrl';
 import {
   accountEndpoints,
   azuriteConnection,
@@ -12,13 +13,6 @@ import {
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) =>
   z.coerce.number().int().nonnegative().default(fallback);
-
-/** An absolute http(s) URL, perhaps with a path, and nothing a base cannot carry. */
-function isBaseUrl(text: string): boolean {
-  if (!URL.canParse(text) || /[?#]/.test(text)) return false;
-  const url = new URL(text);
-  return ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password;
-}
 
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 

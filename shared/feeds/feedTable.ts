@@ -2,6 +2,7 @@ import { RestError, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { feedNameSchema } from './feedName';
 import { isAbsent } from '../storage/faults';
+import { isBaseUrl } from '../util/baseUrl';
 
 export const visibilitySchema = z.enum(['public', 'private']);
 export type Visibility = z.infer<typeof visibilitySchema>;
@@ -25,13 +26,6 @@ export type RetentionPolicy = z.infer<typeof retentionPolicySchema>;
 export const MAX_UPSTREAMS = 8;
 const MAX_UPSTREAM_HEADERS = 8;
 
-/** An absolute http(s) URL the key can be appended to: no credentials, query or fragment. */
-function isUpstreamUrl(text: string): boolean {
-  if (!URL.canParse(text) || /[?#]/.test(text)) return false;
-  const url = new URL(text);
-  return ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password;
-}
-
 /**
  * A symbol server a plain feed asks for keys none of its packages has: `ssqp` (SSQP/SymSrv: the
  * key is appended to the URL) or `debuginfod` (ELF keys as /buildid/<id>/...). `headers` are sent
@@ -44,7 +38,7 @@ export const upstreamSchema = z
       .string()
       .max(2048)
       .refine(
-        isUpstreamUrl,
+        isBaseUrl,
         'must be an absolute http or https URL without credentials, query or fragment',
       )
       .transform((url) => url.replace(/\/+$/, '')),
