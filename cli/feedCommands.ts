@@ -6,7 +6,9 @@ import {
   getFeed,
   listFeeds,
   RetentionPolicy,
+  shownFeed,
   updateFeed,
+  Upstream,
 } from '../shared/feeds/feedTable';
 import { exactly, list, numberOption, parse, table, UsageError } from './args';
 import { Output } from './output';
@@ -19,11 +21,46 @@ const RETENTION_OPTIONS = {
   'max-packages': { type: 'string' },
 } as const;
 
+const UPSTREAM_OPTIONS = {
+  upstream: { type: 'string', multiple: true },
+  'debuginfod-upstream': { type: 'string', multiple: true },
+} as const;
+
 const SETTING_OPTIONS = {
   private: { type: 'boolean' },
   members: { type: 'string' },
   ...RETENTION_OPTIONS,
+  ...UPSTREAM_OPTIONS,
 } as const;
+
+const UPSTREAM_KINDS = { upstream: 'ssqp', 'debuginfod-upstream': 'debuginfod' } as const;
+
+/**
+ * The upstreams the options name, in the order they appear on the command line (the order they
+ * are asked in), whichever their kind; undefined when they name none. URLs are the domain's to
+ * check.
+ */
+function upstreamOptions(args: readonly string[]): Upstream[] | undefined {
+  const upstreams: Upstream[] = [];
+  for (const [i, arg] of args.entries()) {
+    const [option, inline] = arg.startsWith('--') ? arg.slice(2).split(/=(.*)/s) : [];
+    if (option !== 'upstream' && option !== 'debuginfod-upstream') continue;
+    const url = inline ?? args[i + 1];
+    if (url !== undefined) upstreams.push({ kind: UPSTREAM_KINDS[option], url });
+  }
+  return upstreams.length > 0 ? upstreams : undefined;
+}
+
+function describeUpstreams(feed: Feed): string {
+  return (
+    shownFeed(feed)
+      .upstreams.map(
+        ({ kind, url, headerNames }) =>
+          `${kind} ${url}${headerNames ? ` (with ${headerNames.join(', ')})` : ''}`,
+      )
+      .join(', ') || '-'
+  );
+}
 
 const NUMERIC_RULES = [
   ['keep-latest', 'keepLatestPerId'],
@@ -56,7 +93,8 @@ function describeRetention(policy: RetentionPolicy): string {
 
 function describe(feed: Feed): string {
   const members = feed.members.length > 0 ? `, members ${feed.members.join(',')}` : '';
-  return `${feed.name} (${feed.visibility}${members}, retention ${describeRetention(feed.retention)})`;
+  const upstreams = feed.upstreams.length > 0 ? `, upstreams ${describeUpstreams(feed)}` : '';
+  return `${feed.name} (${feed.visibility}${members}, retention ${describeRetention(feed.retention)}${upstreams})`;
 }
 
 /** `symfeed feed create|update|delete|list`. */
@@ -67,10 +105,12 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
       const { values, positionals } = parse(rest, SETTING_OPTIONS);
       const [name] = exactly(positionals, 1, 'feed create needs one feed name');
       const retention = retentionOptions(values);
+      const upstreams = upstreamOptions(rest);
       const settings: FeedSettings = {
         visibility: values.private ? 'private' : 'public',
         ...(values.members !== undefined && { members: list(values.members) }),
         ...(retention && { retention }),
+        ...(upstreams && { upstreams }),
       };
       const { feedsTable } = await cliStorage();
       out.line(`created feed ${describe(await createFeed(feedsTable, { ...settings, name }))}`);
@@ -81,16 +121,23 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
         ...SETTING_OPTIONS,
         public: { type: 'boolean' },
         'no-retention': { type: 'boolean' },
+        'no-upstreams': { type: 'boolean' },
       });
       const [name] = exactly(positionals, 1, 'feed update needs one feed name');
       if (values.private && values.public)
         throw new UsageError('a feed is either --private or --public');
       const retention = retentionOptions(values);
       const clear = values['no-retention'] === true;
+      const upstreams = upstreamOptions(rest);
+      if (upstreams && values['no-upstreams'])
+        throw new UsageError('--no-upstreams clears the upstreams: it goes with no --upstream');
       const changes: FeedSettings = {
         ...(values.private && { visibility: 'private' }),
         ...(values.public && { visibility: 'public' }),
         ...(values.members !== undefined && { members: list(values.members) }),
+        // The list given replaces the feed's: upstreams are asked in the order written.
+        ...(upstreams && { upstreams }),
+        ...(values['no-upstreams'] && { upstreams: [] }),
       };
       if (Object.keys(changes).length === 0 && !retention && !clear)
         throw new UsageError('feed update needs at least one setting to change');
@@ -114,7 +161,7 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
       exactly(positionals, 0, 'feed list takes no arguments');
       const feeds = await listFeeds((await cliStorage()).feedsTable);
       if (values.json) {
-        out.line(JSON.stringify(feeds, null, 2));
+        out.line(JSON.stringify(feeds.map(shownFeed), null, 2));
         return 0;
       }
       const rows = feeds.map((feed) => [
@@ -122,8 +169,9 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
         feed.visibility,
         feed.members.join(',') || '-',
         describeRetention(feed.retention),
+        describeUpstreams(feed),
       ]);
-      for (const line of table(['NAME', 'VISIBILITY', 'MEMBERS', 'RETENTION'], rows)) {
+      for (const line of table(['NAME', 'VISIBILITY', 'MEMBERS', 'RETENTION', 'UPSTREAMS'], rows)) {
         out.line(line);
       }
       return 0;

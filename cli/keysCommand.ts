@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { deriveKeys } from '../shared/formats/deriveKeys';
+import { KeySource } from '../shared/index/location';
 import { analysePackage } from '../shared/indexing/analysePackage';
 import { ChunkedReader, fileRangeSource } from '../shared/zip/chunkedReader';
 import { DamagedZipError, PackageZip } from '../shared/zip/packageZip';
@@ -10,7 +11,7 @@ import { CliError, Output } from './output';
 export interface KeyLine {
   readonly key: string;
   readonly path: string;
-  readonly source: 'explicit' | 'derived';
+  readonly source: KeySource;
   readonly convention?: string;
 }
 

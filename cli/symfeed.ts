@@ -16,14 +16,17 @@ const USAGE = `usage:
       entries of a package print as "package.zip!entry"
   symfeed pack <folder> -o <package.zip>
       write a symbol package whose symbol_index.json maps every derived key
-  symfeed feed create <name> [--private] [--members a,b] [retention rules]
+  symfeed feed create <name> [--private] [--members a,b] [retention rules] [upstreams]
   symfeed feed update <name> [--private|--public] [--members a,b] [--no-retention] [rules]
+      [upstreams | --no-upstreams]
   symfeed feed delete <name>
   symfeed feed list [--json]
       retention rules: --keep-latest N (uploads per package id), --max-age-days D,
       --prerelease-only (the age rule deletes prereleases only), --max-packages M;
       update sets the rules it names and keeps the others, unless --no-retention;
-      --members '' leaves no members
+      --members '' leaves no members;
+      upstreams: --upstream URL (an SSQP/SymSrv server), --debuginfod-upstream URL, each
+      repeatable, asked in the order given for keys no package has; update replaces the list
   symfeed token create <feed> --scopes read[,push,delete,admin] [--expires 90d] [--owner NAME]
       prints the new token alone on standard output; only its hash is stored
   symfeed token list [<feed>] [--json]

@@ -11,8 +11,9 @@ export function servingPorts({
   feeds,
   locations,
   hotFiles,
+  upstreams,
 }: Runtime): ServingPorts {
-  return { settings, storage, feeds, locations, hotFiles };
+  return { settings, storage, feeds, locations, hotFiles, upstreams };
 }
 
 /** The NuGet and admin APIs use the same: both ask for deletes, and the admin API writes feeds. */

@@ -3,6 +3,7 @@ import { FeedCache } from './feeds/feedCache';
 import { HotFiles } from './serve/hotFiles';
 import { LocationCache } from './serve/locationCache';
 import { createStorageClients, StorageClients } from './storage/clients';
+import { Upstreams } from './upstream/askUpstreams';
 
 /**
  * What one process builds once and its function handlers share: settings, storage clients,
@@ -15,6 +16,7 @@ export interface Runtime {
   readonly feeds: FeedCache;
   readonly locations: LocationCache;
   readonly hotFiles: HotFiles;
+  readonly upstreams: Upstreams;
 }
 
 let current: Runtime | undefined;
@@ -22,12 +24,19 @@ let current: Runtime | undefined;
 export function createRuntime(config: Settings): Runtime {
   const storage = createStorageClients(config.storage);
   const feeds = new FeedCache(storage.feedsTable, config);
+  const locations = new LocationCache(storage, feeds, config);
   return {
     settings: config,
     storage,
     feeds,
-    locations: new LocationCache(storage, feeds, config),
+    locations,
     hotFiles: new HotFiles(config.SYMFEED_HOT_FILE_BYTES, config.SYMFEED_HOT_CACHE_BYTES),
+    upstreams: new Upstreams({
+      settings: config,
+      storage,
+      feeds,
+      keyStored: (feed, key) => locations.invalidate(feed, [key]),
+    }),
   };
 }
 

@@ -3,7 +3,7 @@ import { RestError } from '@azure/storage-blob';
 import { z } from 'zod';
 import { Settings } from '../config/settings';
 import { FeedCache } from '../feeds/feedCache';
-import { FeedError, getFeed, listFeeds } from '../feeds/feedTable';
+import { FeedError, getFeed, listFeeds, shownFeed } from '../feeds/feedTable';
 import { DeleteRequestDeps } from '../packages/deletePackage';
 import {
   deletePackageByUid,
@@ -99,7 +99,7 @@ const deleteRequestSchema = z
 
 const operations = {
   async listFeeds({ storage }) {
-    return { status: 200, body: { feeds: await listFeeds(storage.feedsTable) } };
+    return { status: 200, body: { feeds: (await listFeeds(storage.feedsTable)).map(shownFeed) } };
   },
 
   /** Creates the feed, or changes the settings the body names; the others stay. */
@@ -108,10 +108,10 @@ const operations = {
     const settings = validate(feedSettingsSchema, await jsonBody(request), 'feed');
     if (await getFeed(storage.feedsTable, name)) {
       const feed = await feeds.update(name, settings);
-      return { status: 200, body: feed, audit: `updated feed ${name}` };
+      return { status: 200, body: shownFeed(feed), audit: `updated feed ${name}` };
     }
     const feed = await feeds.create({ ...settings, name });
-    return { status: 201, body: feed, audit: `created feed ${name}` };
+    return { status: 201, body: shownFeed(feed), audit: `created feed ${name}` };
   },
 
   async deleteFeed({ feeds }, request) {

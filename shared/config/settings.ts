@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { tokenSchema } from '../feeds/tokens';
+import { isBaseUrl } from '../util/baseUrl';
 import {
   accountEndpoints,
   azuriteConnection,
@@ -12,13 +13,6 @@ import {
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const nonNegativeInt = (fallback: number) =>
   z.coerce.number().int().nonnegative().default(fallback);
-
-/** An absolute http(s) URL, perhaps with a path, and nothing a base cannot carry. */
-function isBaseUrl(text: string): boolean {
-  if (!URL.canParse(text) || /[?#]/.test(text)) return false;
-  const url = new URL(text);
-  return ['http:', 'https:'].includes(url.protocol) && !url.username && !url.password;
-}
 
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 
@@ -237,6 +231,23 @@ const settingsSchema = z.object({
   /** Files of private feeds, to their callers' own caches only; 0 (the default): `private, no-cache`. */
   SYMFEED_PRIVATE_MAX_AGE_SECONDS: nonNegativeInt(0),
   SYMFEED_MAX_PUSH_BYTES: positiveInt(512 * 1024 ** 2),
+  /** How long a key no upstream has is not asked of them again (0: always asked). */
+  SYMFEED_UPSTREAM_MISS_SECONDS: nonNegativeInt(600),
+  /**
+   * What one upstream may cost a request: the wait for its answer, and any pause in its body.
+   * A slow upstream is given up after it and the next one asked.
+   */
+  SYMFEED_UPSTREAM_TIMEOUT_MS: positiveInt(10_000),
+  /**
+   * The largest file fetched from an upstream. Below 4 GiB: the package holding it is a plain zip
+   * (no Zip64).
+   */
+  SYMFEED_UPSTREAM_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(4 * 1024 ** 3 - 1024 ** 2, 'must be below 4 GiB (4293918720 at most)')
+    .default(1024 ** 3),
   /** Served files up to this size stay in memory once read (0: none)... */
   SYMFEED_HOT_FILE_BYTES: nonNegativeInt(64 * 1024),
   /** ...up to this many bytes in all. */

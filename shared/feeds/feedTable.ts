@@ -2,6 +2,7 @@ import { RestError, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { feedNameSchema } from './feedName';
 import { isAbsent } from '../storage/faults';
+import { isBaseUrl } from '../util/baseUrl';
 
 export const visibilitySchema = z.enum(['public', 'private']);
 export type Visibility = z.infer<typeof visibilitySchema>;
@@ -21,12 +22,68 @@ export const retentionPolicySchema = z
   .strict();
 export type RetentionPolicy = z.infer<typeof retentionPolicySchema>;
 
+/** At most this many upstreams per feed: each miss may ask every one of them in turn. */
+export const MAX_UPSTREAMS = 8;
+const MAX_UPSTREAM_HEADERS = 8;
+
+/**
+ * A symbol server a plain feed asks for keys none of its packages has: `ssqp` (SSQP/SymSrv: the
+ * key is appended to the URL) or `debuginfod` (ELF keys as /buildid/<id>/...). `headers` are sent
+ * to it alone (an Authorization for Azure Artifacts, say): secrets, never shown back.
+ */
+export const upstreamSchema = z
+  .object({
+    kind: z.enum(['ssqp', 'debuginfod']),
+    url: z
+      .string()
+      .max(2048)
+      .refine(
+        isBaseUrl,
+        'must be an absolute http or https URL without credentials, query or fragment',
+      )
+      .transform((url) => url.replace(/\/+$/, '')),
+    headers: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name is letters, digits and hyphens'),
+        z
+          .string()
+          .max(8192)
+          .regex(/^[\t\x20-\x7e]*$/, 'a header value is printable ASCII'),
+      )
+      .refine((headers) => Object.keys(headers).length <= MAX_UPSTREAM_HEADERS, {
+        message: `at most ${MAX_UPSTREAM_HEADERS} headers per upstream`,
+      })
+      .optional(),
+  })
+  .strict();
+export type Upstream = z.infer<typeof upstreamSchema>;
+
 export interface Feed {
   readonly name: string;
   readonly visibility: Visibility;
   /** For an aggregate feed: its member feeds, in precedence order. Empty for a plain feed. */
   readonly members: readonly string[];
   readonly retention: RetentionPolicy;
+  /** Asked in order for keys no package has. An aggregate has none: it asks its members'. */
+  readonly upstreams: readonly Upstream[];
+}
+
+/** An upstream as shown (API, CLI): its headers' names, never their values. */
+export interface ShownUpstream {
+  readonly kind: Upstream['kind'];
+  readonly url: string;
+  readonly headerNames?: readonly string[];
+}
+export type ShownFeed = Omit<Feed, 'upstreams'> & { readonly upstreams: readonly ShownUpstream[] };
+
+/** A feed as the API and the CLI show it: the upstreams' header values are secrets. */
+export function shownFeed(feed: Feed): ShownFeed {
+  return {
+    ...feed,
+    upstreams: feed.upstreams.map(({ kind, url, headers }) =>
+      headers ? { kind, url, headerNames: Object.keys(headers) } : { kind, url },
+    ),
+  };
 }
 
 export const feedInputSchema = z
@@ -35,8 +92,20 @@ export const feedInputSchema = z
     visibility: visibilitySchema.default('public'),
     members: z.array(feedNameSchema).max(64).default([]),
     retention: retentionPolicySchema.default({}),
+    upstreams: z
+      .array(upstreamSchema)
+      .max(MAX_UPSTREAMS, `at most ${MAX_UPSTREAMS} upstreams`)
+      // A table property holds 64 KiB (32K UTF-16 characters).
+      .refine((list) => JSON.stringify(list).length <= 30_000, {
+        message: 'the upstreams take more than 30,000 characters',
+      })
+      .default([]),
   })
-  .strict();
+  .strict()
+  .refine((feed) => feed.members.length === 0 || feed.upstreams.length === 0, {
+    message: "an aggregate has no upstreams of its own: it asks its members' upstreams",
+    path: ['upstreams'],
+  });
 export type FeedInput = z.input<typeof feedInputSchema>;
 
 /** Aggregates of aggregates are followed this deep, no deeper. */
@@ -49,6 +118,7 @@ const feedRowSchema = z.object({
   visibility: visibilitySchema,
   members: z.string().default('[]'),
   retention: z.string().default('{}'),
+  upstreams: z.string().default('[]'),
 });
 
 /** A feed request that cannot be carried out, in words the caller can act on. */
@@ -78,6 +148,7 @@ function toFeed(row: z.infer<typeof feedRowSchema>): Feed {
     visibility: row.visibility,
     members: z.array(z.string()).parse(JSON.parse(row.members)),
     retention: retentionPolicySchema.parse(JSON.parse(row.retention)),
+    upstreams: z.array(upstreamSchema).parse(JSON.parse(row.upstreams)),
   };
 }
 
@@ -142,6 +213,7 @@ function toRow(feed: Feed) {
     visibility: feed.visibility,
     members: JSON.stringify(feed.members),
     retention: JSON.stringify(feed.retention),
+    upstreams: JSON.stringify(feed.upstreams),
   };
 }
 

@@ -15,8 +15,8 @@ import { EntryLocation, KeyRecord, KeySource } from './location';
  *
  * Two kinds of row per key:
  * - candidates, RowKey = "{digest}_{source rank}_{order stamp}_{packageUid}", one per package
- *   offering the key, sorted so that the best comes first: explicit (0) before derived (1), then
- *   the earliest first-indexed package;
+ *   offering the key, sorted so that the best comes first: explicit (0) before derived (1) before
+ *   fetched from an upstream (2), then the earliest first-indexed package;
  * - the winner, RowKey = "{digest}": a copy of the best candidate, so that serving is one point
  *   read whatever the size of the feed.
  *
@@ -88,7 +88,7 @@ function partitionKey(feed: string, digest: string): string {
   return `${feed}_${digest.slice(0, PARTITION_DIGITS)}`;
 }
 
-const SOURCE_RANK: Record<KeySource, string> = { explicit: '0', derived: '1' };
+const SOURCE_RANK: Record<KeySource, string> = { explicit: '0', derived: '1', upstream: '2' };
 
 function candidateRowKey(digest: string, source: KeySource, owner: KeyRowOwner): string {
   const stamp = owner.firstIndexedAt.toString().padStart(15, '0');
@@ -101,7 +101,7 @@ function candidateRowKey(digest: string, source: KeySource, owner: KeyRowOwner):
  */
 const rowSchema = z.object({
   key: z.string(),
-  source: z.enum(['explicit', 'derived']),
+  source: z.enum(['explicit', 'derived', 'upstream']),
   packageUid: z.string(),
   location: z.string(),
 });

@@ -13,7 +13,8 @@ export interface EntryLocation {
   readonly crc32: number;
 }
 
-export type KeySource = 'explicit' | 'derived';
+/** How a package offers a key: mapped in its symbol_index.json, derived from a file, or fetched from an upstream. */
+export type KeySource = 'explicit' | 'derived' | 'upstream';
 
 /** One key a package contributes, as the status document lists it. */
 export interface KeyRecord {

@@ -20,6 +20,7 @@ import { ChunkedReader, blobRangeSource, RangeReadError } from '../zip/chunkedRe
 import { DamagedZipError, PackageZip } from '../zip/packageZip';
 import { Analysis, analysePackage } from './analysePackage';
 import { safeDecode } from '../util/safeDecode';
+import { keysOfOwner } from '../upstream/storeUpstream';
 
 export interface IndexerDeps {
   readonly storage: StorageClients;
@@ -114,9 +115,10 @@ async function indexOnce(
   const previous = await readStatusDocument(storage.statusContainer, feed, blob.packageUid);
   const claim = await claimPackage(storage, blob, row, previous);
   if (!claim) return { kind: 'again' };
-  const analysis = await analyse(deps, blob);
+  const analysed = await analyse(deps, blob);
   // The content this run read is gone: index what is there now.
-  if (!analysis) return { kind: 'again' };
+  if (!analysed) return { kind: 'again' };
+  const analysis = keysOfOwner(blob.pushed.owner, analysed);
   const pkg = { ...claim.pkg, ...identityOf(blob, analysis) };
   const stale = staleKeys(analysis.keys, [...(previous?.keys ?? []), ...(repair ?? [])]);
   await recordIntent(storage, claim, pkg, [...analysis.keys, ...stale]);

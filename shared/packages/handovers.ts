@@ -33,9 +33,10 @@ const DOCUMENT_CONCURRENCY = 8;
 const DOCUMENT_ATTEMPTS = 10;
 
 function why(winner: KeySource, loser: KeySource): string {
-  return winner === 'explicit' && loser === 'derived'
-    ? 'an explicit mapping beats a derived key'
-    : 'it was indexed earlier';
+  if (winner === loser) return 'it was indexed earlier';
+  return loser === 'upstream'
+    ? 'a package of the feed beats a file fetched from an upstream'
+    : 'an explicit mapping beats a derived key';
 }
 
 /** The warning a hand-over shows as. */

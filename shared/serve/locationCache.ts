@@ -37,14 +37,17 @@ export class LocationCache {
 
   /**
    * The location a feed serves a key from. An aggregate serves the union of its members: an
-   * explicit key of any member first, then the members in order, each by its own rule.
+   * explicit key of any member first, then a derived one, then the members in order, each by its
+   * own rule (files fetched from upstreams last, as within a feed).
    */
   async resolve(feed: Feed, key: string): Promise<ResolvedLocation | undefined> {
     if (feed.members.length === 0) return this.location(feed.name, key);
     const members = await this.feeds.leafMembers(feed);
     const candidates = await Promise.all(members.map((member) => this.location(member, key)));
     return (
-      candidates.find((c) => c?.source === 'explicit') ?? candidates.find((c) => c !== undefined)
+      candidates.find((c) => c?.source === 'explicit') ??
+      candidates.find((c) => c?.source === 'derived') ??
+      candidates.find((c) => c !== undefined)
     );
   }
 

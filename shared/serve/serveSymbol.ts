@@ -5,7 +5,7 @@ import { RestError } from '@azure/storage-blob';
 import { authorize, Credentials } from '../feeds/access';
 import { Settings } from '../config/settings';
 import { feedNameSchema } from '../feeds/feedName';
-import { Visibility } from '../feeds/feedTable';
+import { Feed, Visibility } from '../feeds/feedTable';
 import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
 import { FeedCache } from '../feeds/feedCache';
@@ -15,6 +15,7 @@ import { parseRange } from './byteRange';
 import { HotFiles } from './hotFiles';
 import { LocationCache } from './locationCache';
 import { isStorageFailure, StorageClients } from '../storage/clients';
+import { Upstreams } from '../upstream/askUpstreams';
 
 /**
  * What serving a file uses: the feed and location caches, the hot files, the tokens that grant
@@ -29,6 +30,7 @@ export interface ServingPorts {
   readonly feeds: Pick<FeedCache, 'feed'>;
   readonly locations: Pick<LocationCache, 'resolve' | 'invalidate'>;
   readonly hotFiles: HotFiles;
+  readonly upstreams: Pick<Upstreams, 'find' | 'forget'>;
 }
 
 export interface SymbolRequest {
@@ -171,12 +173,15 @@ async function answer(
     // A remembered location can outlive its package (deleted or replaced by another instance):
     // the read then fails, the memory is dropped, and the key is resolved afresh once.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const location = await ports.locations.resolve(feed, check.key);
-      if (!location) return text(404, `No file with key "${check.key}" in feed "${feed.name}".`);
-      const response = await respond(ports, request, location, cacheControl, facts);
+      const found =
+        (await ports.locations.resolve(feed, check.key)) ??
+        (await fromUpstreams(ports, request, feed, check.key, cacheControl));
+      if (!('blob' in found)) return found;
+      const response = await respond(ports, request, found, cacheControl, facts);
       if (response !== STALE) return response;
       // The member feed that holds the package is the folder of its blob.
-      ports.locations.invalidate(location.blob.slice(0, location.blob.indexOf('/')), [check.key]);
+      ports.locations.invalidate(found.blob.slice(0, found.blob.indexOf('/')), [check.key]);
+      ports.upstreams.forget(feed, check.key);
     }
     return {
       ...text(503, 'The package holding this file is changing; retry shortly.', {
@@ -193,6 +198,49 @@ async function answer(
     }
     throw error;
   }
+}
+
+/**
+ * A key no package has, from the feed's upstreams: the stored file's place, or, for the request
+ * that fetches it, the bytes as they arrive (whole; a Range is not applied to them), or a 404.
+ */
+async function fromUpstreams(
+  ports: ServingPorts,
+  request: SymbolRequest,
+  feed: Feed,
+  key: string,
+  cacheControl: string,
+): Promise<EntryLocation | SymbolResponse> {
+  const clientKey = decodeURIComponent(request.rawKey);
+  const answer = await ports.upstreams.find(feed, key, clientKey);
+  if (answer.kind === 'stored') return answer.location;
+  if (answer.kind === 'none') {
+    const failed =
+      answer.failed.length > 0 ? ` (upstreams failing: ${answer.failed.join('; ')})` : '';
+    return text(404, `No file with key "${key}" in feed "${feed.name}"${failed}.`);
+  }
+  if (request.method === 'HEAD') {
+    // Nobody reads the bytes: the fetch goes on into storage alone.
+    answer.body.destroy();
+    try {
+      return await answer.stored;
+    } catch (error) {
+      return {
+        ...text(502, 'The upstream holding this file failed while sending it; retry shortly.'),
+        cause: `upstream ${answer.url}: ${(error as Error).message}`,
+      };
+    }
+  }
+  return {
+    status: 200,
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'Cache-Control': cacheControl,
+      'Accept-Ranges': 'none',
+      ...(answer.length === undefined ? {} : { 'Content-Length': String(answer.length) }),
+    },
+    body: answer.body,
+  };
 }
 
 /** The package blob is gone or replaced since its location was looked up. */

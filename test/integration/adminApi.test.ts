@@ -140,6 +140,27 @@ describe('feeds', () => {
     ['ok', { retention: { keepLatestPerId: -1 } }, /^invalid feed: retention\.keepLatestPerId: /],
     ['ok', { members: ['nowhere'] }, /^member feed "nowhere" does not exist$/],
     ['ok', { members: ['ok'] }, /^feed "ok" cannot be its own member$/],
+    [
+      'ok',
+      { upstreams: [{ kind: 'ssqp', url: '/relative' }] },
+      /^invalid feed: upstreams\.0\.url: /,
+    ],
+    ['ok', { upstreams: [{ kind: 'ssqp', url: 'http://x/?a=1' }] }, /without credentials, query/],
+    [
+      'ok',
+      { upstreams: [{ kind: 'msdl', url: 'http://x' }] },
+      /^invalid feed: upstreams\.0\.kind: /,
+    ],
+    [
+      'ok',
+      { upstreams: Array.from({ length: 9 }, () => ({ kind: 'ssqp', url: 'http://x' })) },
+      /^invalid feed: upstreams: at most 8 upstreams$/,
+    ],
+    [
+      'ok',
+      { upstreams: [{ kind: 'ssqp', url: 'http://x', headers: { 'Bad Name': 'v' } }] },
+      /^invalid feed: upstreams\.0\.headers\.Bad Name: /,
+    ],
   ])('refuses PUT feeds/%s with %j: 400', async (name, body, message) => {
     expect(await call('PUT', `feeds/${name}`, body)).toEqual({
       status: 400,
@@ -147,6 +168,40 @@ describe('feeds', () => {
       body: { error: expect.stringMatching(message) as unknown },
     });
     expect(await feed('ok')).toBeUndefined();
+  });
+
+  it('takes upstreams with headers, and never shows the header values', async () => {
+    const secret = 'Basic dXBzdHJlYW0tc2VjcmV0';
+    const upstreams = [
+      {
+        kind: 'ssqp',
+        url: 'https://pkgs.example/_apis/symbol/symsrv',
+        headers: { Authorization: secret },
+      },
+      { kind: 'debuginfod', url: 'https://debuginfod.example/' },
+    ];
+    const created = await call('PUT', 'feeds/api-up', { upstreams });
+    expect(created).toMatchObject({
+      status: 201,
+      body: {
+        upstreams: [
+          {
+            kind: 'ssqp',
+            url: 'https://pkgs.example/_apis/symbol/symsrv',
+            headerNames: ['Authorization'],
+          },
+          { kind: 'debuginfod', url: 'https://debuginfod.example' },
+        ],
+      },
+    });
+    expect(JSON.stringify(created.body)).not.toContain(secret);
+    expect(JSON.stringify((await call('GET', 'feeds')).body)).not.toContain(secret);
+    expect((await feed('api-up'))?.upstreams[0]?.headers).toEqual({ Authorization: secret });
+    // A change of other settings keeps the upstreams; an empty list clears them.
+    await call('PUT', 'feeds/api-up', { visibility: 'private' });
+    expect((await feed('api-up'))?.upstreams).toHaveLength(2);
+    await call('PUT', 'feeds/api-up', { upstreams: [] });
+    expect((await feed('api-up'))?.upstreams).toEqual([]);
   });
 
   it('refuses members that would form a cycle', async () => {

@@ -1,5 +1,5 @@
 import { runCli } from '../support/cli';
-import { getFeed } from '../../shared/feeds/feedTable';
+import { getFeed, updateFeed } from '../../shared/feeds/feedTable';
 import { checkToken } from '../../shared/feeds/tokens';
 import { getPackageRow } from '../../shared/packages/packageTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
@@ -52,17 +52,18 @@ describe('symfeed feed', () => {
       visibility: 'private',
       members: [],
       retention: { keepLatestPerId: 3, maxAgeDays: 30 },
+      upstreams: [],
     });
     expect(await feed('all-teams')).toMatchObject({ members: ['team-a', 'team-b'] });
 
     const list = await run('feed', 'list');
     expect(list.code).toBe(0);
-    expect(list.lines[0]).toMatch(/^NAME +VISIBILITY +MEMBERS +RETENTION$/);
+    expect(list.lines[0]).toMatch(/^NAME +VISIBILITY +MEMBERS +RETENTION +UPSTREAMS$/);
     expect(list.lines).toContainEqual(
-      expect.stringMatching(/^all-teams +private +team-a,team-b +-$/),
+      expect.stringMatching(/^all-teams +private +team-a,team-b +- +-$/),
     );
     expect(list.lines).toContainEqual(
-      expect.stringMatching(/^team-b +private +- +keep-latest 3, max-age-days 30$/),
+      expect.stringMatching(/^team-b +private +- +keep-latest 3, max-age-days 30 +-$/),
     );
     const json = JSON.parse((await run('feed', 'list', '--json')).lines.join('\n')) as unknown[];
     expect(json).toContainEqual(await feed('team-b'));
@@ -86,6 +87,65 @@ describe('symfeed feed', () => {
 
     expect(await run('feed', 'delete', 'all-teams')).toMatchObject({ code: 0 });
     expect(await feed('all-teams')).toBeUndefined();
+  });
+
+  it('sets upstreams in the order given, shows them without header values, and clears them', async () => {
+    expect(
+      await run(
+        'feed',
+        'create',
+        'with-up',
+        '--debuginfod-upstream',
+        'http://127.0.0.1:8002',
+        '--upstream=https://msdl.microsoft.com/download/symbols/',
+        '--upstream',
+        'http://symbols.example/store',
+      ),
+    ).toMatchObject({
+      code: 0,
+      lines: [
+        'created feed with-up (public, retention -, upstreams debuginfod http://127.0.0.1:8002, ssqp https://msdl.microsoft.com/download/symbols, ssqp http://symbols.example/store)',
+      ],
+    });
+    expect((await feed('with-up'))?.upstreams).toEqual([
+      { kind: 'debuginfod', url: 'http://127.0.0.1:8002' },
+      { kind: 'ssqp', url: 'https://msdl.microsoft.com/download/symbols' },
+      { kind: 'ssqp', url: 'http://symbols.example/store' },
+    ]);
+    // Headers come through the API; the CLI names them, never shows their values.
+    await updateFeed(stack.rt.storage.feedsTable, 'with-up', {
+      upstreams: [
+        {
+          kind: 'ssqp',
+          url: 'https://ado.example/sym',
+          headers: { Authorization: 'Basic c2VjcmV0' },
+        },
+      ],
+    });
+    const list = await run('feed', 'list');
+    expect(list.lines).toContainEqual(
+      expect.stringMatching(
+        /^with-up +public +- +- +ssqp https:\/\/ado.example\/sym \(with Authorization\)$/,
+      ),
+    );
+    const json = (await run('feed', 'list', '--json')).lines.join('\n');
+    expect(json).toContain('"headerNames"');
+    expect(json).not.toContain('c2VjcmV0');
+    await run('feed', 'update', 'with-up', '--upstream', 'http://other.example');
+    expect((await feed('with-up'))?.upstreams).toEqual([
+      { kind: 'ssqp', url: 'http://other.example' },
+    ]);
+    await run('feed', 'update', 'with-up', '--no-upstreams');
+    expect((await feed('with-up'))?.upstreams).toEqual([]);
+    await fails(
+      ['feed', 'update', 'with-up', '--upstream', 'ftp://x'],
+      /invalid feed: upstreams.0.url: must be an absolute http or https URL/,
+    );
+    await fails(['feed', 'update', 'with-up', '--upstream', 'http://u:p@x'], /without credentials/);
+    await fails(
+      ['feed', 'create', 'up-aggregate', '--members', 'with-up', '--upstream', 'http://x'],
+      /an aggregate has no upstreams of its own/,
+    );
   });
 
   it('refuses bad feeds with a message and exit status 1', async () => {

@@ -1,0 +1,161 @@
+import { PassThrough, Readable } from 'node:stream';
+import { once } from 'node:events';
+import { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import { Upstream } from '../feeds/feedTable';
+import { EntryLocation, KeyRecord } from '../index/location';
+import { keyDigest } from '../keys/clientKey';
+import { packageUidFor } from '../packages/packageUid';
+import { COMPRESSION_METHODS } from '../zip/packageZip';
+import { UpstreamZip } from './upstreamZip';
+
+/** The owner of a package fetched from an upstream, as its blob metadata and its row record it. */
+export const UPSTREAM_OWNER_PREFIX = 'upstream:';
+
+export function upstreamOwner(upstream: Pick<Upstream, 'url'>): string {
+  return `${UPSTREAM_OWNER_PREFIX}${upstream.url}`;
+}
+
+/**
+ * The keys of a package fetched from an upstream rank below every uploaded package's, explicit or
+ * derived, whichever was indexed first: an upstream file stands in only until a package of the
+ * feed offers the key.
+ */
+export function keysOfOwner<T extends { keys: readonly KeyRecord[] }>(
+  owner: string,
+  analysis: T,
+): T {
+  if (!owner.startsWith(UPSTREAM_OWNER_PREFIX)) return analysis;
+  return { ...analysis, keys: analysis.keys.map((record) => ({ ...record, source: 'upstream' })) };
+}
+
+/** Azure allows up to 4,000 MiB per block; 4 MiB keeps the memory of one fetch small. */
+const BLOCK_BYTES = 4 * 1024 ** 2;
+
+function blockId(index: number): string {
+  return Buffer.from(String(index).padStart(8, '0')).toString('base64');
+}
+
+/**
+ * One package per key: fetching the same key again (after a delete, or on two instances at once)
+ * writes the same blob, so the feed never holds two copies of it. The name says what the file is.
+ */
+export function upstreamPackageName(key: string): string {
+  const file = (key.split('/').pop() ?? '').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
+  return `upstream-${file}-${keyDigest(key).slice(0, 16)}.zip`;
+}
+
+export interface FetchedFile {
+  readonly feed: string;
+  readonly key: string;
+  readonly clientKey: string;
+  readonly upstream: Pick<Upstream, 'url'>;
+  /** Where the file came from. */
+  readonly url: string;
+  readonly body: AsyncIterable<Buffer>;
+  /** Lets the upstream go when storing stops early. */
+  readonly cancel: () => void;
+}
+
+export interface StoringFile {
+  /** The bytes as they arrive, for the client; destroyed with the cause when the fetch fails. */
+  readonly client: Readable;
+  /** The file's place once its package is committed; rejects when nothing was stored. */
+  readonly stored: Promise<EntryLocation>;
+}
+
+/**
+ * Streams a fetched file to the client and into a package of the feed at once. The package's
+ * blocks are staged as the bytes come and committed only once the whole body arrived: an
+ * upstream that dies mid-body or sends too much leaves only uncommitted blocks (Azure drops them
+ * within a week), and the client's response is cut, never ended as if whole. A client that goes
+ * away does not stop the fetch: the file is still stored for the next request.
+ */
+export function storeUpstreamFile(container: ContainerClient, file: FetchedFile): StoringFile {
+  const client = new PassThrough({ highWaterMark: BLOCK_BYTES });
+  // The response's reader may be gone before the error; the error is reported through `stored`.
+  client.on('error', () => undefined);
+  const stored = store(container, file, client).catch((error: unknown) => {
+    file.cancel();
+    client.destroy(error as Error);
+    throw error;
+  });
+  stored.catch(() => undefined);
+  return { client, stored };
+}
+
+/** Writes to the client at the client's pace, unless the client is gone. */
+async function toClient(client: PassThrough, chunk: Buffer): Promise<void> {
+  if (client.destroyed) return;
+  if (client.write(chunk)) return;
+  await Promise.race([once(client, 'drain'), once(client, 'close')]);
+}
+
+/** Staged blocks of a blob, committed once with the metadata the indexer reads. */
+class Blocks {
+  private readonly ids: string[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly blob: BlockBlobClient) {}
+
+  async add(bytes: Buffer): Promise<void> {
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= BLOCK_BYTES) await this.stage();
+  }
+
+  private async stage(): Promise<void> {
+    const id = blockId(this.ids.length);
+    await this.blob.stageBlock(id, Buffer.concat(this.pending), this.pendingBytes);
+    this.ids.push(id);
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** The committed blob's ETag. Metadata is ASCII only: its values are percent-encoded. */
+  async commit(metadata: Record<string, string>): Promise<string> {
+    if (this.pendingBytes > 0) await this.stage();
+    const committed = await this.blob.commitBlockList(this.ids, {
+      metadata: Object.fromEntries(
+        Object.entries(metadata).map(([name, value]) => [name, encodeURIComponent(value)]),
+      ),
+      blobHTTPHeaders: { blobContentType: 'application/zip' },
+    });
+    return committed.etag ?? '';
+  }
+}
+
+async function store(
+  container: ContainerClient,
+  file: FetchedFile,
+  client: PassThrough,
+): Promise<EntryLocation> {
+  const name = upstreamPackageName(file.key);
+  const blob = `${file.feed}/${name}`;
+  const zip = new UpstreamZip(file.key, file.clientKey);
+  const blocks = new Blocks(container.getBlockBlobClient(blob));
+  await blocks.add(zip.start());
+  for await (const chunk of file.body) {
+    await blocks.add(zip.add(chunk));
+    await toClient(client, chunk);
+  }
+  await blocks.add(zip.finish());
+  // The client has every byte: it need not wait for the commit.
+  client.end();
+  const blobEtag = await blocks.commit({
+    owner: upstreamOwner(file.upstream),
+    upstreamurl: file.url,
+    fetchedat: new Date().toISOString(),
+  });
+  return {
+    packageUid: packageUidFor(file.feed, name),
+    blob,
+    blobEtag,
+    entry: file.key,
+    dataOffset: zip.dataOffset,
+    compressedSize: zip.size,
+    size: zip.size,
+    method: COMPRESSION_METHODS.stored,
+    crc32: zip.fileCrc32,
+  };
+}
