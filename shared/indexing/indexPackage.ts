@@ -9,6 +9,7 @@ import { packageUidFor } from '../packages/packageUid';
 import { DELETING_STATES, INDEXED_STATES, PackageState, StateChange } from '../packages/states';
 import { identityFromName, PackageIdentity } from '../packages/packageIdentity';
 import {
+  PackageOrigin,
   readStatusDocument,
   StatusDocument,
   statusDocumentOf,
@@ -256,7 +257,7 @@ async function recordIntent(
 ): Promise<void> {
   await writeStatusDocument(
     storage.statusContainer,
-    statusDocumentOf(pkg, claim.blob.pushed.name, {
+    statusDocumentOf(pkg, claim.blob.pushed.origin, {
       history: claim.history,
       keys,
       errors: [],
@@ -314,7 +315,7 @@ async function finish(
   const indexed: Package = { ...pkg, state, stateChangedAt: now() };
   const handovers = ownHandovers(claim.previous?.handovers ?? [], analysis.keys, writes, now());
   const doc = withHandovers(
-    statusDocumentOf(indexed, claim.blob.pushed.name, {
+    statusDocumentOf(indexed, claim.blob.pushed.origin, {
       history: withChange(claim.history, state, analysis.damaged),
       keys: analysis.keys,
       errors: analysis.errors,
@@ -392,11 +393,12 @@ async function overtaken(
 /** What a push recorded in the blob's metadata. */
 interface Pushed {
   readonly owner: string;
-  readonly name?: string;
   readonly identity?: PackageIdentity;
+  /** The name it was pushed under, and where an upstream fetch found it. */
+  readonly origin: PackageOrigin;
 }
 
-/** Blob metadata is ASCII only, so its values are percent-encoded. */
+/** Blob metadata is ASCII only, so pushes and upstream fetches percent-encode its values. */
 function pushedAs(metadata: Record<string, string>): Pushed {
   const owner = safeDecode(metadata.owner ?? '');
   const name = metadata.pushedname === undefined ? undefined : safeDecode(metadata.pushedname);
@@ -406,10 +408,15 @@ function pushedAs(metadata: Record<string, string>): Pushed {
   // (NuGet clients send a fixed "package.nupkg" that names nothing).
   const fromName = name === undefined ? undefined : identityFromName(name);
   const identity = id && version ? { id, version } : fromName?.version ? fromName : undefined;
+  const url = metadata.upstreamurl === undefined ? undefined : safeDecode(metadata.upstreamurl);
+  const at = metadata.fetchedat === undefined ? undefined : safeDecode(metadata.fetchedat);
   return {
     owner,
-    ...(name === undefined ? {} : { name }),
     ...(identity === undefined ? {} : { identity }),
+    origin: {
+      ...(name === undefined ? {} : { pushedName: name }),
+      ...(url === undefined || at === undefined ? {} : { fetchedFrom: { url, at } }),
+    },
   };
 }
 

@@ -13,9 +13,15 @@ import { isAbsent } from '../storage/faults';
  * The record of one package: its facts, every key it contributed and where, its problems. When
  * its state changed is the time of the last entry of its history.
  */
-export interface StatusDocument extends Omit<Package, 'stateChangedAt'>, StatusRecord {
+export interface StatusDocument
+  extends Omit<Package, 'stateChangedAt'>, StatusRecord, PackageOrigin {}
+
+/** Where a package came from, beyond its owner: what a push or an upstream fetch recorded. */
+export interface PackageOrigin {
   /** The file name a push gave the package, when it gave one. */
   readonly pushedName?: string;
+  /** The file an upstream symbol server answered, and when, for a package fetched from one. */
+  readonly fetchedFrom?: { readonly url: string; readonly at: string };
 }
 
 /** What the document records beyond the package's facts. */
@@ -28,14 +34,20 @@ export interface StatusRecord {
   readonly handovers?: readonly KeyHandover[];
 }
 
-/** The document of a package, laid out as it is stored: facts, pushed name, state, record. */
+/** The document of a package, laid out as it is stored: facts, origin, state, record. */
 export function statusDocumentOf(
   pkg: Package,
-  pushedName: string | undefined,
+  { pushedName, fetchedFrom }: PackageOrigin,
   record: StatusRecord,
 ): StatusDocument {
   const { state, stateChangedAt: _inHistory, ...facts } = pkg;
-  return { ...facts, ...(pushedName === undefined ? {} : { pushedName }), state, ...record };
+  return {
+    ...facts,
+    ...(pushedName === undefined ? {} : { pushedName }),
+    ...(fetchedFrom === undefined ? {} : { fetchedFrom }),
+    state,
+    ...record,
+  };
 }
 
 /** Older transitions are dropped past this many so that a busy package's document stays small. */

@@ -38,7 +38,7 @@ it('reads a document being rewritten as one version, whole', async () => {
         stateChangedAt: new Date(0).toISOString(),
         firstIndexedAt: 0,
       },
-      undefined,
+      {},
       {
         history: [],
         keys: [],

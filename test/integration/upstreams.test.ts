@@ -228,7 +228,16 @@ it('fetches a file from an SSQP upstream, stores it as a package of its own and 
   expect(first.status).toBe(200);
   expectBytes(first.body, bytes);
   const doc = await stack.indexed(upstreamPackageName(key.toLowerCase()), feed);
-  expect(doc).toMatchObject({ state: 'succeeded', owner: `upstream:${symsrv.url}/store` });
+  expect(doc).toMatchObject({
+    state: 'succeeded',
+    owner: `upstream:${symsrv.url}/store`,
+    // The file's own URL, the upstream's base with the key appended, and when it was fetched.
+    fetchedFrom: {
+      url: `${symsrv.url}/store/${key}`,
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    },
+  });
+  expect(Date.now() - Date.parse(doc.fetchedFrom!.at)).toBeLessThan(60_000);
   expect(doc.keys.map((record) => [record.key, record.source])).toContainEqual([
     key.toLowerCase(),
     'upstream',

@@ -33,7 +33,7 @@ it('lists a package by its uid and blob, in the order listings show', () => {
 
 it('lays out a status document as it has always been stored, its history saying when', () => {
   const record = { history: [], keys: [], errors: [], warnings: [] };
-  const doc = statusDocumentOf(pkg, 'foo.nupkg', record);
+  const doc = statusDocumentOf(pkg, { pushedName: 'foo.nupkg' }, record);
   expect(Object.keys(doc)).toEqual([
     'feed',
     'packageUid',
@@ -52,7 +52,7 @@ it('lays out a status document as it has always been stored, its history saying 
     'errors',
     'warnings',
   ]);
-  expect(statusDocumentOf(pkg, undefined, record)).not.toHaveProperty('pushedName');
+  expect(statusDocumentOf(pkg, {}, record)).not.toHaveProperty('pushedName');
 });
 
 it('keeps the last 50 changes of state', () => {
