@@ -6,7 +6,7 @@ import { packageUidFor } from '../../shared/packages/packageUid';
 import { INDEXED_STATES } from '../../shared/packages/states';
 import { readStatusDocument, StatusDocument } from '../../shared/packages/statusDocument';
 import { createStorageClients, ensureStorage, StorageClients } from '../../shared/storage/clients';
-import { freePort } from '../../local/ports';
+import { freePorts } from '../../local/ports';
 
 export interface BenchStorage {
   readonly azurite: RunningAzurite;
@@ -16,7 +16,8 @@ export interface BenchStorage {
 
 /** A private, in-memory Azurite on free ports with symfeed's containers, tables and feeds. */
 export async function startBenchStorage(feeds: readonly string[]): Promise<BenchStorage> {
-  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+  const [blob, queue, table] = await freePorts(3);
+  const ports = { blob: blob!, queue: queue!, table: table! };
   const azurite = await startAzurite({ ports });
   const clients = createStorageClients(azurite.connection);
   await ensureStorage(clients);

@@ -6,7 +6,7 @@ import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
-import { freePort } from '../../local/ports';
+import { freePorts } from '../../local/ports';
 
 /**
  * Azure as the Functions host sees it, without an account key anywhere: Azurite in OAuth mode
@@ -149,7 +149,8 @@ function makeCertificate(folder: string): { cert: string; key: string } {
 export async function startOAuthStorage(): Promise<OAuthStorage> {
   const folder = mkdtempSync(path.join(tmpdir(), 'symfeed-oauth-'));
   const tls = makeCertificate(folder);
-  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+  const [blob, queue, table] = await freePorts(3);
+  const ports = { blob: blob!, queue: queue!, table: table! };
   const azurite = await startAzurite({ ports, oauth: tls });
   const { endpoint, server } = await startIdentityEndpoint();
   return {

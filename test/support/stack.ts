@@ -1,7 +1,7 @@
 import { definitions } from '../../functions/all';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
 import { LocalHost, startLocalHost } from '../../local/host';
-import { freePort } from '../../local/ports';
+import { freePort, freePorts } from '../../local/ports';
 import { ensureFeed } from '../../shared/feeds/feedTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { INDEXED_STATES } from '../../shared/packages/states';
@@ -29,7 +29,8 @@ export { freePort };
  * function declarations: tests run beside a developer's `npm start`.
  */
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
-  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+  const [blob, queue, table] = await freePorts(3);
+  const ports = { blob: blob!, queue: queue!, table: table! };
   const azurite = await startAzurite({ ports });
   Object.assign(process.env, { AzureWebJobsStorage: azurite.connectionString, ...env });
   const rt = runtime();

@@ -41,14 +41,15 @@ async function main(): Promise<void> {
   const { definitions } = await import('../../functions/all');
   const { startAzurite } = await import('../../local/azurite');
   const { startLocalHost } = await import('../../local/host');
-  const { freePort } = await import('../../local/ports');
+  const { freePorts } = await import('../../local/ports');
   const { ensureFeed } = await import('../../shared/feeds/feedTable');
   const { createToken } = await import('../../shared/feeds/tokens');
   const { runtime } = await import('../../shared/runtime');
   const { ensureStorage } = await import('../../shared/storage/clients');
   const { makeZip, symbolIndex } = await import('./zips');
 
-  const ports = { blob: await freePort(), queue: await freePort(), table: await freePort() };
+  const [blob, queue, table] = await freePorts(3);
+  const ports = { blob: blob!, queue: queue!, table: table! };
   const azurite = await startAzurite({ ports });
   process.env.AzureWebJobsStorage = azurite.connectionString;
   const rt = runtime();
