@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { uploadVersion } from '../nuget/feedView';
 import { Package } from '../packages/package';
 import { PackageState } from '../packages/states';
@@ -177,6 +178,11 @@ export function indexItemOf(page: CatalogPage): CatalogIndexItem {
   const { commitId, commitTimeStamp, count } = page;
   return { '@id': page['@id'], '@type': 'CatalogPage', commitId, commitTimeStamp, count };
 }
+
+/** The documents a catalog has: names, never paths a caller chooses. */
+export const catalogPathSchema = z
+  .string()
+  .regex(/^(index\.json|page\d{1,9}\.json|data\/[\d.]{23}\/[0-9a-f]{32}\.json)$/);
 
 /** A stored document with its relative `@id`s and `parent`s made absolute under `root`. */
 export function withAbsoluteIds(document: unknown, root: string): unknown {
