@@ -6,6 +6,7 @@ import { createToken } from '../../shared/feeds/tokens';
 import { requestDelete } from '../../shared/packages/deletePackage';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { startStack, Stack } from '../support/stack';
+import { runCli } from '../support/cli';
 import { makeZip } from '../support/zips';
 
 let stack: Stack;
@@ -158,3 +159,38 @@ it('answers with the feed access: a private feed wants a token', async () => {
   const types = (await get(`${subfeed}/index.json`, admin)).body.resources.map((r) => r['@type']);
   expect(types).not.toContain('Catalog/3.0.0');
 });
+
+it('rebuilds a feed catalog from its package table once, then adds only what it lacks', async () => {
+  await ensureFeed(stack.rt.storage.feedsTable, { name: 'older', visibility: 'public' });
+  const kept = await nupkg('Kept', '1.0.0');
+  await stack.upload('kept.nupkg', kept, 'older');
+  await stack.indexed('kept.nupkg', 'older');
+  await stack.upload('gone.nupkg', await nupkg('Gone', '1.0.0'), 'older');
+  await stack.indexed('gone.nupkg', 'older');
+  await requestDelete(
+    { storage: stack.rt.storage },
+    { feed: 'older', packageUid: packageUidFor('older', 'gone.nupkg'), reason: 'test' },
+  );
+  await itemsOnceThere('older', 3);
+  // A feed from before the catalog: its package table, and no catalog.
+  const container = stack.rt.storage.catalogContainer;
+  for await (const blob of container.listBlobsFlat({ prefix: 'older/' })) {
+    await container.deleteBlob(blob.name);
+  }
+
+  const first = await runCli('catalog', 'rebuild', 'older');
+  expect(first.code).toBe(0);
+  expect(first.text).toContain('2 appended');
+  const items = await catalogItems(container, 'older');
+  expect(items.map((item) => [item['@type'], item['nuget:id']])).toEqual([
+    ['nuget:PackageDetails', 'Kept'],
+    ['nuget:PackageDelete', 'Gone'],
+  ]);
+  const leaf = (await get(`${stack.host.url}/F/older/api/v3/catalog/${items[0]!['@id']}`)).body;
+  expect(leaf.packageHash).toBe(sha512(kept));
+
+  const again = await runCli('catalog', 'rebuild', 'older');
+  expect(again.text).toContain('0 appended, 2 already there');
+  expect(await catalogItems(container, 'older')).toHaveLength(2);
+  expect((await runCli('catalog', 'rebuild')).code).not.toBe(0);
+}, 60_000);
