@@ -2,6 +2,7 @@
 import { RestError } from '@azure/data-tables';
 import { problemOf } from '../shared/admin/manage';
 import { exactly, parse, UsageError } from './args';
+import { catalogCommand } from './catalogCommand';
 import { feedCommand } from './feedCommands';
 import { keysCommand } from './keysCommand';
 import { CliError, Output, processOutput } from './output';
@@ -36,7 +37,9 @@ const USAGE = `usage:
       the package's status document
   symfeed package delete <feed> <uid> [--reason TEXT]
   symfeed retention run <feed> [--dry-run]
-feed, token, package and retention work on the storage account of AzureWebJobsStorage
+  symfeed catalog rebuild <feed>
+      appends to the feed's catalog every event of its package table it lacks
+feed, token, package, retention and catalog work on the storage account of AzureWebJobsStorage
 (a connection string) or of the AzureWebJobsStorage__* identity settings, as npm start does;
 without either, on the Azurite that npm start runs (SYMFEED_AZURITE_PORTS)`;
 
@@ -73,6 +76,12 @@ export async function main(argv: readonly string[], out: Output = processOutput)
         const [run, feed] = exactly(positionals, 2, usage);
         if (run !== 'run') throw new UsageError(usage);
         return await retentionCommand(feed, { dryRun: values['dry-run'] === true }, out);
+      }
+      case 'catalog': {
+        const usage = 'catalog takes "rebuild" and one feed name';
+        const [rebuild, feed] = exactly(parse(rest, {}).positionals, 2, usage);
+        if (rebuild !== 'rebuild') throw new UsageError(usage);
+        return await catalogCommand(feed, out);
       }
       case undefined:
       case '-h':

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { HttpMethod, HttpRequest, HttpResponseInit } from '@azure/functions';
 import {
+  handleCatalog,
   handleFlatContainerDownload,
   handleFlatContainerIndex,
   handlePackageEndpoint,
@@ -90,6 +91,7 @@ export function nugetV3Definitions(maxPushBytes?: number): readonly FunctionDefi
       handleRegistrationPage,
     ),
     route('nugetSearch', 'v3/query', ['GET'], handleSearch),
+    route('nugetCatalog', 'v3/catalog/{*path}', ['GET'], handleCatalog),
   ];
 }
 

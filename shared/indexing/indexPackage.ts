@@ -22,6 +22,9 @@ import { DamagedZipError, PackageZip } from '../zip/packageZip';
 import { Analysis, analysePackage } from './analysePackage';
 import { safeDecode } from '../util/safeDecode';
 import { keysOfOwner } from '../upstream/storeUpstream';
+import { appendCatalog } from '../catalog/appendCatalog';
+import { catalogEventOf } from '../catalog/catalogShapes';
+import { packageHash } from '../catalog/packageHash';
 
 export interface IndexerDeps {
   readonly storage: StorageClients;
@@ -119,6 +122,8 @@ async function indexOnce(
   const analysed = await analyse(deps, blob);
   // The content this run read is gone: index what is there now.
   if (!analysed) return { kind: 'again' };
+  const hash = await hashOf(storage, blob);
+  if (hash === undefined) return { kind: 'again' };
   const analysis = keysOfOwner(blob.pushed.owner, analysed);
   const pkg = { ...claim.pkg, ...identityOf(blob, analysis) };
   const stale = staleKeys(analysis.keys, [...(previous?.keys ?? []), ...(repair ?? [])]);
@@ -126,7 +131,7 @@ async function indexOnce(
   const writes = await writeKeys(deps, pkg, analysis.keys, stale);
   const lost = await checkClaim(deps, claim, pkg, analysis.keys);
   if (lost) return lost;
-  return finish(deps, claim, pkg, analysis, writes);
+  return finish(deps, claim, pkg, analysis, writes, hash);
 }
 
 /** The package's blob as a run found it, with what a push recorded beside it. */
@@ -138,6 +143,7 @@ interface FoundBlob {
   readonly size: number;
   readonly uploadedAt: string;
   readonly pushed: Pushed;
+  readonly metadata: Record<string, string>;
 }
 
 /** The blob's properties, or undefined when it is gone. */
@@ -163,6 +169,7 @@ async function readBlob(
     size: properties.contentLength ?? 0,
     uploadedAt: (properties.createdOn ?? properties.lastModified ?? new Date()).toISOString(),
     pushed: pushedAs(properties.metadata ?? {}),
+    metadata: properties.metadata ?? {},
   };
 }
 
@@ -305,6 +312,7 @@ async function finish(
   pkg: Package,
   analysis: Analysis,
   writes: KeyWrites,
+  hash: string,
 ): Promise<IndexOutcome | Again> {
   const { storage } = deps;
   const state: PackageState = analysis.damaged
@@ -324,6 +332,13 @@ async function finish(
     handovers,
   );
   await writeStatusDocument(storage.statusContainer, doc);
+  // Before the final row: an append that fails leaves the package `indexing`, so the event's
+  // next delivery runs again and appends (once: the append knows the event by uid, state, ETag).
+  await appendCatalog(
+    { container: storage.catalogContainer },
+    pkg.feed,
+    catalogEventOf(indexed, state, doc.keys.length, hash),
+  );
   const counts = {
     keyCount: doc.keys.length,
     errorCount: doc.errors.length,
@@ -418,6 +433,17 @@ function pushedAs(metadata: Record<string, string>): Pushed {
       ...(url === undefined || at === undefined ? {} : { fetchedFrom: { url, at } }),
     },
   };
+}
+
+/** The package's SHA-512 for the catalog, or undefined when the blob changed meanwhile. */
+async function hashOf(storage: StorageClients, blob: FoundBlob): Promise<string | undefined> {
+  const client = storage.packagesContainer.getBlobClient(packageBlob(blob));
+  try {
+    return await packageHash(client, blob.etag, blob.metadata);
+  } catch (error) {
+    if (isReplacedWhileReading(error)) return undefined;
+    throw error;
+  }
 }
 
 /** What the package holds, or undefined when the blob changed while it was being read. */

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { readCatalogBlob } from '../catalog/appendCatalog';
+import { catalogPathSchema, withAbsoluteIds } from '../catalog/catalogShapes';
 import { Settings } from '../config/settings';
 import { DeleteRequestDeps } from '../packages/deletePackage';
 import { deleteUpload } from './deleteUpload';
@@ -47,7 +49,28 @@ export async function handleServiceIndex(
 ): Promise<NuGetResponse> {
   const allowed = await access(ports, request, 'read');
   if (!allowed.ok) return allowed.response;
-  return json(serviceIndex(apiBase(ports.settings, request)));
+  return json(serviceIndex(apiBase(ports.settings, request), allowed.subfeed.plain));
+}
+
+/**
+ * The feed's catalog (Catalog/3.0.0): its stored documents with links under this request's base.
+ * Only the plain feed URL has it: it lists every package of the feed, whoever pushed it.
+ */
+export async function handleCatalog(
+  ports: NuGetReadPorts,
+  request: NuGetRequest,
+): Promise<NuGetResponse> {
+  const allowed = await access(ports, request, 'read');
+  if (!allowed.ok) return allowed.response;
+  const path = catalogPathSchema.safeParse(param(request, 'path'));
+  if (!allowed.subfeed.plain || !path.success) return message(404, 'No such catalog document.');
+  const stored = await readCatalogBlob(
+    ports.storage.catalogContainer,
+    allowed.subfeed.feed,
+    path.data,
+  );
+  if (!stored) return message(404, 'No such catalog document.');
+  return json(withAbsoluteIds(stored.doc, nugetUrls(apiBase(ports.settings, request)).catalog));
 }
 
 /**

@@ -8,6 +8,7 @@ import { StorageClients } from '../storage/clients';
 import { ChunkedReader, RangeReadError, RangeSource } from '../zip/chunkedReader';
 import { DamagedZipError, entryProblem, PackageZip, ZipLimits } from '../zip/packageZip';
 import { packageUidFor } from '../packages/packageUid';
+import { packageHasher, SHA512_METADATA } from '../catalog/packageHash';
 import { uploadVersion } from './feedView';
 import { isNuGetId, isNuGetVersion } from './nugetVersion';
 
@@ -174,6 +175,8 @@ interface Received {
   readonly filename: string | undefined;
   readonly blocks: readonly string[];
   readonly window: Window;
+  /** The package's SHA-512, base64, for the catalog. */
+  readonly sha512: string;
 }
 
 /**
@@ -216,6 +219,7 @@ async function receive(
     });
     received = (async () => {
       const window = new Window();
+      const hash = packageHasher();
       const blocks: string[] = [];
       let pending: Buffer[] = [];
       let pendingBytes = 0;
@@ -236,12 +240,14 @@ async function receive(
       for await (const chunk of file) {
         const bytes = chunk as Buffer;
         window.add(bytes);
+        hash.update(bytes);
         pending.push(bytes);
         pendingBytes += bytes.length;
         if (pendingBytes >= BLOCK_BYTES) await stage();
       }
       if (pendingBytes > 0) await stage();
-      return { blob, filename: info.filename || undefined, blocks, window };
+      const sha512 = hash.digest('base64');
+      return { blob, filename: info.filename || undefined, blocks, window, sha512 };
     })();
     // Awaited below; a rejection before then must not count as unhandled.
     received.catch(() => undefined);
@@ -291,7 +297,7 @@ export async function receivePush(
     }
     throw error;
   }
-  const { blob, filename, blocks, window } = received;
+  const { blob, filename, blocks, window, sha512 } = received;
   const judgement = await judge(window, request.zipLimits);
   if (judgement.kind === 'refused') return { ok: false, status: 400, message: judgement.message };
   // Kept for the indexer, so that even a package it finds damaged lists as what was pushed.
@@ -302,9 +308,12 @@ export async function receivePush(
   };
   const committed = await blob.commitBlockList([...blocks], {
     // Blob metadata is ASCII only; owners and file names may not be.
-    metadata: Object.fromEntries(
-      Object.entries(pushed).map(([name, value]) => [name, encodeURIComponent(value)]),
-    ),
+    metadata: {
+      ...Object.fromEntries(
+        Object.entries(pushed).map(([name, value]) => [name, encodeURIComponent(value)]),
+      ),
+      [SHA512_METADATA]: sha512,
+    },
     blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
   });
   const name = blob.name;

@@ -10,6 +10,7 @@ export function nugetUrls(apiBase: string) {
     registrationBase: `${apiBase}/v3/registration/`,
     search: `${apiBase}/v3/query`,
     legacyGallery: `${apiBase}/v2/`,
+    catalog: `${apiBase}/v3/catalog`,
   };
 }
 
@@ -21,8 +22,9 @@ const VERSIONED = {
 /**
  * The v3 service index. Every registration and search type points at the same documents: they
  * carry SemVer 2 versions (every NuGet client since 4.3 reads them), and nothing is gzipped.
+ * The catalog is the whole feed's, so only the plain feed URL advertises it.
  */
-export function serviceIndex(apiBase: string) {
+export function serviceIndex(apiBase: string, withCatalog = true) {
   const urls = nugetUrls(apiBase);
   const resource = (id: string, type: string, comment: string) => ({
     '@id': id,
@@ -42,6 +44,9 @@ export function serviceIndex(apiBase: string) {
         resource(urls.search, `SearchQueryService${suffix}`, 'Search by package id'),
       ),
       resource(urls.legacyGallery, 'LegacyGallery/2.0.0', 'The NuGet v2 (OData) feed'),
+      ...(withCatalog
+        ? [resource(`${urls.catalog}/index.json`, 'Catalog/3.0.0', 'Every package event, in order')]
+        : []),
     ],
   };
 }

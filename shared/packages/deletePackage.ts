@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { appendCatalog } from '../catalog/appendCatalog';
+import { catalogEventOf } from '../catalog/catalogShapes';
 import { feedNameSchema } from '../feeds/feedName';
 import { deleteKeyRows } from '../index/keyTable';
 import { StorageClients } from '../storage/clients';
@@ -163,6 +165,12 @@ export async function deletePackage(
     }
   }
   await storage.packagesContainer.getBlobClient(packageBlob(row)).deleteIfExists();
+  // Before the state: a run that fails here is run again, and the append knows its event.
+  await appendCatalog(
+    { container: storage.catalogContainer },
+    feed,
+    catalogEventOf(row, 'deleted', keys.length),
+  );
   await recordState(storage, feed, packageUid, 'deleted');
   return 'deleted';
 }

@@ -22,6 +22,7 @@ export interface StorageClients {
   readonly packagesContainer: ContainerClient;
   readonly deletesQueue: QueueClient;
   readonly statusContainer: ContainerClient;
+  readonly catalogContainer: ContainerClient;
   readonly feedsTable: TableClient;
   readonly tokensTable: TableClient;
   readonly packagesTable: TableClient;
@@ -152,6 +153,7 @@ export function createStorageClients(connection: StorageConnection): StorageClie
     packagesContainer: blobs.getContainerClient(CONTAINERS.packages),
     deletesQueue: queues.getQueueClient(QUEUES.deletes),
     statusContainer: blobs.getContainerClient(CONTAINERS.status),
+    catalogContainer: blobs.getContainerClient(CONTAINERS.catalog),
     feedsTable: services.table(TABLES.feeds),
     tokensTable: services.table(TABLES.tokens),
     packagesTable: services.table(TABLES.packages),
