@@ -1,12 +1,14 @@
 import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
+import { crc32 } from 'node:zlib';
+import yazl from 'yazl';
 import { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { Upstream } from '../feeds/feedTable';
 import { EntryLocation, KeyRecord } from '../index/location';
 import { keyDigest } from '../keys/clientKey';
 import { packageUidFor } from '../packages/packageUid';
+import { SYMBOL_INDEX_NAME } from '../index/symbolIndex';
 import { COMPRESSION_METHODS } from '../zip/packageZip';
-import { UpstreamZip } from './upstreamZip';
 
 /** The owner of a package fetched from an upstream, as its blob metadata and its row record it. */
 export const UPSTREAM_OWNER_PREFIX = 'upstream:';
@@ -125,6 +127,14 @@ class Blocks {
   }
 }
 
+/** The zip's times say nothing (the fetch time is in the blob's metadata): the earliest DOS date. */
+const ZIP_ENTRY_OPTIONS = { compress: false, forceDosTimestamp: true, mtime: new Date(1980, 0, 1) };
+
+/**
+ * The package: the file as a stored entry (so that ranges are served from it), its CRC and size
+ * in a data descriptor after it since they are known only at the end, then a symbol_index.json
+ * mapping the key to it. Below 4 GiB in all, so no Zip64 (SYMFEED_UPSTREAM_MAX_BYTES keeps it so).
+ */
 async function store(
   container: ContainerClient,
   file: FetchedFile,
@@ -132,14 +142,36 @@ async function store(
 ): Promise<EntryLocation> {
   const name = upstreamPackageName(file.key);
   const blob = `${file.feed}/${name}`;
-  const zip = new UpstreamZip(file.key, file.clientKey);
+  const zip = new yazl.ZipFile();
+  const entry = new PassThrough({ highWaterMark: BLOCK_BYTES });
+  zip.addReadStream(entry, file.key, ZIP_ENTRY_OPTIONS);
+  const index = JSON.stringify([{ clientKey: file.clientKey, blobPath: file.key }]);
+  zip.addBuffer(Buffer.from(index, 'utf8'), SYMBOL_INDEX_NAME, ZIP_ENTRY_OPTIONS);
+  zip.end();
   const blocks = new Blocks(container.getBlockBlobClient(blob));
-  await blocks.add(zip.start());
-  for await (const chunk of file.body) {
-    await blocks.add(zip.add(chunk));
-    await toClient(client, chunk);
+  const staged = (async () => {
+    for await (const bytes of zip.outputStream as AsyncIterable<Buffer>) await blocks.add(bytes);
+  })();
+  // Awaited below; until then a failed block write must not count as unhandled.
+  staged.catch(() => undefined);
+  let crc = 0;
+  let size = 0;
+  try {
+    for await (const chunk of file.body) {
+      crc = crc32(chunk, crc);
+      size += chunk.length;
+      // The entry drains as its blocks are staged; a block that fails ends the wait too.
+      if (!entry.write(chunk)) await Promise.race([once(entry, 'drain'), staged]);
+      await toClient(client, chunk);
+    }
+    entry.end();
+    await staged;
+  } catch (error) {
+    // Nothing is committed: the staged blocks are dropped by storage.
+    (zip.outputStream as PassThrough).destroy(error as Error);
+    await staged.catch(() => undefined);
+    throw error;
   }
-  await blocks.add(zip.finish());
   // The client has every byte: it need not wait for the commit.
   client.end();
   const blobEtag = await blocks.commit({
@@ -152,10 +184,11 @@ async function store(
     blob,
     blobEtag,
     entry: file.key,
-    dataOffset: zip.dataOffset,
-    compressedSize: zip.size,
-    size: zip.size,
+    // The first local header has no extra field (forceDosTimestamp) and names the entry.
+    dataOffset: 30 + Buffer.byteLength(file.key, 'utf8'),
+    compressedSize: size,
+    size,
     method: COMPRESSION_METHODS.stored,
-    crc32: zip.fileCrc32,
+    crc32: crc,
   };
 }

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createToken } from '../../shared/feeds/tokens';
 import { Upstream } from '../../shared/feeds/feedTable';
-import { upstreamPackageName } from '../../shared/upstream/storeUpstream';
+import { storeUpstreamFile, upstreamPackageName } from '../../shared/upstream/storeUpstream';
+import { Readable } from 'node:stream';
+import yauzl from 'yauzl';
 import { FIXTURES } from '../support/fixtureKeys';
 import { makeZip, symbolIndex } from '../support/zips';
 import { freePort, startStack, Stack } from '../support/stack';
@@ -450,4 +452,50 @@ describe('debuginfod', () => {
       `served after the upstreams stopped: ${(performance.now() - started).toFixed(1)} ms for two files`,
     );
   });
+});
+
+it('stores a fetched file in a zip whose entry is where, and as, the location it returns says', async () => {
+  const key = 'stored.pdb/0123456789abcdef0123456789abcdef1/stored.pdb';
+  const bytes = randomBytes(5 * 1024 * 1024 + 17);
+  const container = stack.rt.storage.packagesContainer;
+  const { client, stored } = storeUpstreamFile(container, {
+    feed: 'default',
+    key,
+    clientKey: key,
+    upstream: { url: 'http://upstream.invalid' },
+    url: `http://upstream.invalid/${key}`,
+    // Several chunks, as a response body arrives.
+    body: Readable.from([
+      bytes.subarray(0, 1000),
+      bytes.subarray(1000, 3_000_000),
+      bytes.subarray(3_000_000),
+    ]),
+    cancel: () => undefined,
+  });
+  client.resume();
+  const location = await stored;
+  const zip = await container.getBlobClient(location.blob).downloadToBuffer();
+  // yauzl, an independent reader, says where the entry's data starts and what it holds.
+  const entries = await new Promise<yauzl.Entry[]>((resolve, reject) =>
+    yauzl.fromBuffer(zip, { lazyEntries: false }, (error, file) => {
+      if (error) return reject(error);
+      const found: yauzl.Entry[] = [];
+      file.on('entry', (entry: yauzl.Entry) => found.push(entry));
+      file.on('end', () => resolve(found));
+      file.on('error', reject);
+    }),
+  );
+  expect(entries.map((entry) => entry.fileName)).toEqual([key, 'symbol_index.json']);
+  const entry = entries[0]!;
+  const header = entry.relativeOffsetOfLocalHeader;
+  const dataOffset = header + 30 + zip.readUInt16LE(header + 26) + zip.readUInt16LE(header + 28);
+  expect(location).toMatchObject({
+    entry: key,
+    dataOffset,
+    size: entry.uncompressedSize,
+    compressedSize: entry.compressedSize,
+    crc32: entry.crc32,
+    method: 0,
+  });
+  expect(zip.subarray(dataOffset, dataOffset + bytes.length).equals(bytes)).toBe(true);
 });
