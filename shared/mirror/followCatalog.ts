@@ -67,12 +67,12 @@ const BLOCK_BYTES = 4 * 1024 * 1024;
 /**
  * One run of a mirror feed: the source catalog's events after the feed's cursor, in commit
  * order; the cursor moves after each event, so a run stopped anywhere resumes at the next one.
- * `limit` stops the run after that many events.
+ * `limit` stops the run after that many events, `stopAt` (epoch ms) after the event under way then.
  */
 export async function runMirror(
   ports: MirrorPorts,
   feed: Feed,
-  options: { limit?: number } = {},
+  options: { limit?: number; stopAt?: number } = {},
 ): Promise<MirrorRun> {
   if (!feed.mirror) throw new MirrorError(`feed "${feed.name}" is not a mirror`);
   const source = new MirrorSource(feed.mirror, ports.fetch);
@@ -86,7 +86,8 @@ export async function runMirror(
     const { items } = await source.json(page['@id'], pageSchema);
     for (const item of items) {
       if (item.commitTimeStamp <= cursor) continue;
-      if (options.limit !== undefined && done >= options.limit) {
+      const over = options.stopAt !== undefined && Date.now() >= options.stopAt;
+      if (over || (options.limit !== undefined && done >= options.limit)) {
         return { ...counts, cursor, more: true };
       }
       counts[await followEvent(ports, source, endpoints, feed.name, item)]++;
