@@ -234,3 +234,19 @@ it('resumes a run stopped after its first event without copying twice or skippin
     blobs.push(blob.name);
   expect(blobs).toHaveLength(3);
 }, 180_000);
+
+it('copies a symbol zip that is no NuGet package, listed under its file name', async () => {
+  await ensureFeed(source.feedsTable, { name: 'zips', visibility: 'public' });
+  const admin = (await createToken(source.tokensTable, { feed: 'zips', scopes: ['admin'] })).token;
+  const zip = await makeZip([
+    { name: 'symbol_index.json', data: symbolIndex([{ clientKey: 'z/1/z', blobPath: 'z.bin' }]) },
+    { name: 'z.bin', data: 'zipped' },
+  ]);
+  await upload('zips', 'sub/plain.zip', zip);
+  await sourceEvents('zips', 1);
+  const indexUrl = `${sourceUrl}/F/zips/api/v3/index.json`;
+  await runCli('feed', 'create', 'mz', '--mirror', indexUrl, '--mirror-token', admin);
+  expect((await runCli('mirror', 'run', 'mz')).text).toContain('copied 1');
+  await mirror.indexed(copyName('zips', 'sub/plain.zip'), 'mz');
+  expect(await served('mz', 'z/1/z')).toEqual({ status: 200, text: 'zipped' });
+}, 120_000);
