@@ -1,13 +1,11 @@
-import { Readable } from 'node:stream';
-import { ReadableStream as WebStream } from 'node:stream/web';
 import { z } from 'zod';
-import { packageHasher, SHA512_METADATA } from '../catalog/packageHash';
 import { Feed, getMirrorCursor, setMirrorCursor } from '../feeds/feedTable';
 import { normalizeVersion } from '../nuget/nugetVersion';
 import { PackageNotFoundError, requestDelete } from '../packages/deletePackage';
 import { packageBlob } from '../packages/package';
 import { packageUidFor } from '../packages/packageUid';
 import { StorageClients } from '../storage/clients';
+import { copyInto } from './copyPackage';
 import { MirrorError, MirrorSource, sourceEndpoints, SourceEndpoints } from './mirrorSource';
 
 /** What a mirror run uses: the mirror's storage, and how it reaches the source. */
@@ -57,12 +55,6 @@ type Leaf = z.infer<typeof leafSchema>;
 export function mirrorBlobName(sourceUid: string): string {
   return `mirror-${sourceUid}.nupkg`;
 }
-
-/** Source package the copy came from, and the content it had, in the copy's blob metadata. */
-const SOURCE_UID_METADATA = 'mirrorof';
-
-/** Copies stream in blocks of this size, committed only when the whole package came and matched. */
-const BLOCK_BYTES = 4 * 1024 * 1024;
 
 /**
  * One run of a mirror feed: the source catalog's events after the feed's cursor, in commit
@@ -125,76 +117,19 @@ async function copyPackage(
   const leaf = await source.json(item['@id'], leafSchema);
   // Partial and damaged packages stay the source's to repair; the mirror copies what serves well.
   if (leaf['symfeed:state'] !== 'succeeded') return 'skipped';
-  const blob = ports.storage.packagesContainer.getBlockBlobClient(packageBlob({ feed, name }));
-  if (leaf.packageHash && (await copiedHash(blob)) === leaf.packageHash) return 'skipped';
-  const response = await source.get(contentUrl(endpoints.originalContent, leaf));
-  // Deleted at the source since: its PackageDelete comes later in the catalog.
-  if (response.status === 404) {
-    await response.body?.cancel();
-    return 'skipped';
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    throw new MirrorError(`the source answered ${response.status} to the download of ${leaf.id}`);
-  }
-  const body = Readable.fromWeb(response.body as WebStream<Uint8Array>);
-  const hash = await stageBlocks(blob, body);
-  if (leaf.packageHash && hash.sha512 !== leaf.packageHash) {
-    throw new MirrorError(
-      `${leaf.id} ${leaf.version} downloaded from the source does not match the catalog's SHA-512`,
-    );
-  }
-  // Committed only now: the indexer never sees a half copy, and a run cut off leaves none.
-  await blob.commitBlockList(hash.blocks, {
-    metadata: {
-      [SHA512_METADATA]: hash.sha512,
-      [SOURCE_UID_METADATA]: item['symfeed:packageUid'],
-    },
+  return copyInto(ports.storage, source, {
+    feed,
+    name,
+    url: contentUrl(endpoints.originalContent, leaf),
+    what: `${leaf.id} ${leaf.version}`,
+    ...(leaf.packageHash ? { sha512: leaf.packageHash } : {}),
   });
-  return 'copied';
-}
-
-/** The SHA-512 the copy was made with, if the copy is there. */
-async function copiedHash(blob: {
-  getProperties(): Promise<{ metadata?: Record<string, string> }>;
-}): Promise<string | undefined> {
-  try {
-    return (await blob.getProperties()).metadata?.[SHA512_METADATA];
-  } catch {
-    return undefined;
-  }
 }
 
 function contentUrl(base: string, leaf: Leaf): string {
   const id = encodeURIComponent(leaf.id.toLowerCase());
   const version = encodeURIComponent(normalizeVersion(leaf.version).toLowerCase());
   return `${base}${id}/${version}/${id}.${version}.nupkg`;
-}
-
-async function stageBlocks(
-  blob: { stageBlock(id: string, body: Buffer, length: number): Promise<unknown> },
-  body: Readable,
-): Promise<{ blocks: string[]; sha512: string }> {
-  const hash = packageHasher();
-  const blocks: string[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    const id = Buffer.from(String(blocks.length).padStart(8, '0')).toString('base64');
-    await blob.stageBlock(id, Buffer.concat(pending), pendingBytes);
-    blocks.push(id);
-    pending = [];
-    pendingBytes = 0;
-  };
-  for await (const chunk of body) {
-    const bytes = chunk as Buffer;
-    hash.update(bytes);
-    pending.push(bytes);
-    pendingBytes += bytes.length;
-    if (pendingBytes >= BLOCK_BYTES) await flush();
-  }
-  if (pendingBytes > 0 || blocks.length === 0) await flush();
-  return { blocks, sha512: hash.digest('base64') };
 }
 
 /**
