@@ -5,6 +5,7 @@ import {
   Feed,
   getFeed,
   listFeeds,
+  Mirror,
   RetentionPolicy,
   shownFeed,
   updateFeed,
@@ -29,6 +30,7 @@ const UPSTREAM_OPTIONS = {
 const SETTING_OPTIONS = {
   private: { type: 'boolean' },
   mirror: { type: 'string' },
+  'mirror-protocol': { type: 'string' },
   'mirror-token': { type: 'string' },
   members: { type: 'string' },
   ...RETENTION_OPTIONS,
@@ -96,17 +98,30 @@ function describeRetention(policy: RetentionPolicy): string {
 /** The mirror's source, and whether it has a token: never the token. */
 function describeMirror(feed: Feed): string {
   const mirror = shownFeed(feed).mirror;
-  return mirror ? `${mirror.url}${mirror.withToken ? ' (with token)' : ''}` : '-';
+  if (!mirror) return '-';
+  const protocol = mirror.protocol === 'v2' ? 'v2 ' : '';
+  return `${protocol}${mirror.url}${mirror.withToken ? ' (with token)' : ''}`;
 }
 
 /** The mirror the options name; undefined when they name none. */
-function mirrorOptions(values: { mirror?: string; 'mirror-token'?: string }) {
-  const token = values['mirror-token'];
+function mirrorOptions(values: {
+  mirror?: string;
+  'mirror-protocol'?: string;
+  'mirror-token'?: string;
+}): Mirror | undefined {
+  const { 'mirror-token': token, 'mirror-protocol': protocol } = values;
   if (values.mirror === undefined) {
-    if (token !== undefined) throw new UsageError('--mirror-token goes with --mirror URL');
+    if (token !== undefined || protocol !== undefined)
+      throw new UsageError('--mirror-token and --mirror-protocol go with --mirror URL');
     return undefined;
   }
-  return { url: values.mirror, ...(token !== undefined && { token }) };
+  if (protocol !== undefined && protocol !== 'v2' && protocol !== 'v3')
+    throw new UsageError('--mirror-protocol is v3 (a symfeed catalog) or v2 (a NuGet OData feed)');
+  return {
+    url: values.mirror,
+    ...(protocol !== undefined && { protocol }),
+    ...(token !== undefined && { token }),
+  };
 }
 
 function describe(feed: Feed): string {

@@ -71,6 +71,8 @@ export const mirrorSchema = z
         isBaseUrl,
         'must be an absolute http or https URL without credentials, query or fragment',
       ),
+    /** `v3`: a symfeed feed's catalog (the default); `v2`: any NuGet v2 OData feed, by LastUpdated. */
+    protocol: z.enum(['v3', 'v2']).optional(),
     token: z
       .string()
       .min(1)
@@ -102,6 +104,7 @@ export interface ShownUpstream {
 /** A mirror as shown: whether it has a token, never the token. */
 export interface ShownMirror {
   readonly url: string;
+  readonly protocol?: Mirror['protocol'];
   readonly withToken: boolean;
 }
 export type ShownFeed = Omit<Feed, 'upstreams' | 'mirror'> & {
@@ -116,7 +119,13 @@ export function shownFeed({ mirror, ...feed }: Feed): ShownFeed {
     upstreams: feed.upstreams.map(({ kind, url, headers }) =>
       headers ? { kind, url, headerNames: Object.keys(headers) } : { kind, url },
     ),
-    ...(mirror && { mirror: { url: mirror.url, withToken: mirror.token !== undefined } }),
+    ...(mirror && {
+      mirror: {
+        url: mirror.url,
+        ...(mirror.protocol && { protocol: mirror.protocol }),
+        withToken: mirror.token !== undefined,
+      },
+    }),
   };
 }
 

@@ -25,9 +25,9 @@ export interface CopyRequest {
 }
 
 /**
- * Streams a package of the source into the mirror feed. Skipped when the copy there has the
- * SHA-512 the source lists (uploading the same bytes again would give the blob a new ETag, and
- * the indexer would index it again), and when the source has it no more (404: its delete follows).
+ * Streams a package of the source into the mirror feed. Skipped when the copy there is of it
+ * already (uploading the same bytes again would give the blob a new ETag, and the indexer would
+ * index it again), and when the source has it no more (404: its delete follows).
  */
 export async function copyInto(
   storage: Pick<StorageClients, 'packagesContainer'>,
@@ -35,7 +35,7 @@ export async function copyInto(
   request: CopyRequest,
 ): Promise<'copied' | 'skipped'> {
   const blob = storage.packagesContainer.getBlockBlobClient(packageBlob(request));
-  if (request.sha512 && (await copiedHash(blob)) === request.sha512) return 'skipped';
+  if (await copiedAlready(blob, request)) return 'skipped';
   const response = await source.get(request.url);
   if (response.status === 404) {
     await response.body?.cancel();
@@ -63,13 +63,20 @@ export async function copyInto(
   return 'copied';
 }
 
-/** The SHA-512 the copy was made with, if the copy is there. */
-async function copiedHash(blob: BlockBlobClient): Promise<string | undefined> {
+/**
+ * Whether the copy there is of this package: by SHA-512 where the source lists one, else by the
+ * URL it came from (a v2 id and version, a catalog upload, never changes content).
+ */
+async function copiedAlready(blob: BlockBlobClient, request: CopyRequest): Promise<boolean> {
+  let metadata: Record<string, string>;
   try {
-    return (await blob.getProperties()).metadata?.[SHA512_METADATA];
+    metadata = (await blob.getProperties()).metadata ?? {};
   } catch {
-    return undefined;
+    return false;
   }
+  return request.sha512
+    ? metadata[SHA512_METADATA] === request.sha512
+    : metadata[SOURCE_METADATA] === encodeURIComponent(request.url);
 }
 
 async function stageBlocks(

@@ -6,6 +6,7 @@ import { packageBlob } from '../packages/package';
 import { packageUidFor } from '../packages/packageUid';
 import { StorageClients } from '../storage/clients';
 import { copyInto } from './copyPackage';
+import { crawlV2 } from './crawlV2';
 import { MirrorError, MirrorSource, sourceEndpoints, SourceEndpoints } from './mirrorSource';
 
 /** What a mirror run uses: the mirror's storage, and how it reaches the source. */
@@ -68,8 +69,11 @@ export async function runMirror(
 ): Promise<MirrorRun> {
   if (!feed.mirror) throw new MirrorError(`feed "${feed.name}" is not a mirror`);
   const source = new MirrorSource(feed.mirror, ports.fetch);
-  const endpoints = await sourceEndpoints(source);
   let cursor = await getMirrorCursor(ports.storage.feedsTable, feed.name);
+  if (feed.mirror.protocol === 'v2') {
+    return { deleted: 0, ...(await crawlV2(ports.storage, source, feed.name, cursor, options)) };
+  }
+  const endpoints = await sourceEndpoints(source);
   const counts = { copied: 0, deleted: 0, skipped: 0 };
   let done = 0;
   const index = await source.json(endpoints.catalog, indexSchema);

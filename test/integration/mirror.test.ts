@@ -250,3 +250,46 @@ it('copies a symbol zip that is no NuGet package, listed under its file name', a
   await mirror.indexed(copyName('zips', 'sub/plain.zip'), 'mz');
   expect(await served('mz', 'z/1/z')).toEqual({ status: 200, text: 'zipped' });
 }, 120_000);
+
+it('crawls a NuGet v2 feed by LastUpdated, resuming without gaps or second copies', async () => {
+  await ensureFeed(source.feedsTable, { name: 'old', visibility: 'public' });
+  const admin = (await createToken(source.tokensTable, { feed: 'old', scopes: ['admin'] })).token;
+  for (const n of [1, 2]) {
+    await upload('old', `v${n}.nupkg`, await symbolPackage(`V${n}`, `v${n}/1/v${n}`, `v${n}`));
+    await sourceEvents('old', n);
+  }
+  // The v2 feed of the source's original subfeed: the packages as uploaded.
+  const root = `${sourceUrl}/F/old,all,original/api/v2`;
+  const created = await runCli(
+    'feed',
+    'create',
+    'm2',
+    '--mirror',
+    root,
+    '--mirror-protocol',
+    'v2',
+    '--mirror-token',
+    admin,
+  );
+  expect(created.text).toContain(`mirror of v2 ${root} (with token)`);
+  const stopped = await runCli('mirror', 'run', 'm2', '--limit', '1');
+  expect(stopped.text).toContain('copied 1, deleted 0, skipped 0');
+  // The package at the cursor comes again (ge), and is known as copied.
+  const resumed = await runCli('mirror', 'run', 'm2');
+  expect(resumed.text).toContain('copied 1, deleted 0, skipped 1');
+  const again = await runCli('mirror', 'run', 'm2');
+  expect(again.text).toContain('copied 0, deleted 0, skipped 1');
+  // Only what is at or after the cursor is read: not v1 again.
+  await upload('old', 'v3.nupkg', await symbolPackage('V3', 'v3/1/v3', 'v3'));
+  await sourceEvents('old', 3);
+  const later = await runCli('mirror', 'run', 'm2');
+  expect(later.text).toContain('copied 1, deleted 0, skipped 1');
+  const names = [];
+  for await (const blob of mirror.rt.storage.packagesContainer.listBlobsFlat({ prefix: 'm2/' }))
+    names.push(blob.name.slice('m2/'.length));
+  expect(names).toHaveLength(3);
+  for (const name of names) await mirror.indexed(name, 'm2');
+  for (const n of [1, 2, 3]) {
+    expect(await served('m2', `v${n}/1/v${n}`)).toEqual({ status: 200, text: `v${n}` });
+  }
+}, 120_000);
