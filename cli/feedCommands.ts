@@ -5,6 +5,7 @@ import {
   Feed,
   getFeed,
   listFeeds,
+  Mirror,
   RetentionPolicy,
   shownFeed,
   updateFeed,
@@ -28,6 +29,9 @@ const UPSTREAM_OPTIONS = {
 
 const SETTING_OPTIONS = {
   private: { type: 'boolean' },
+  mirror: { type: 'string' },
+  'mirror-protocol': { type: 'string' },
+  'mirror-token': { type: 'string' },
   members: { type: 'string' },
   ...RETENTION_OPTIONS,
   ...UPSTREAM_OPTIONS,
@@ -91,10 +95,40 @@ function describeRetention(policy: RetentionPolicy): string {
   return rules.join(', ') || '-';
 }
 
+/** The mirror's source, and whether it has a token: never the token. */
+function describeMirror(feed: Feed): string {
+  const mirror = shownFeed(feed).mirror;
+  if (!mirror) return '-';
+  const protocol = mirror.protocol === 'v2' ? 'v2 ' : '';
+  return `${protocol}${mirror.url}${mirror.withToken ? ' (with token)' : ''}`;
+}
+
+/** The mirror the options name; undefined when they name none. */
+function mirrorOptions(values: {
+  mirror?: string;
+  'mirror-protocol'?: string;
+  'mirror-token'?: string;
+}): Mirror | undefined {
+  const { 'mirror-token': token, 'mirror-protocol': protocol } = values;
+  if (values.mirror === undefined) {
+    if (token !== undefined || protocol !== undefined)
+      throw new UsageError('--mirror-token and --mirror-protocol go with --mirror URL');
+    return undefined;
+  }
+  if (protocol !== undefined && protocol !== 'v2' && protocol !== 'v3')
+    throw new UsageError('--mirror-protocol is v3 (a symfeed catalog) or v2 (a NuGet OData feed)');
+  return {
+    url: values.mirror,
+    ...(protocol !== undefined && { protocol }),
+    ...(token !== undefined && { token }),
+  };
+}
+
 function describe(feed: Feed): string {
   const members = feed.members.length > 0 ? `, members ${feed.members.join(',')}` : '';
   const upstreams = feed.upstreams.length > 0 ? `, upstreams ${describeUpstreams(feed)}` : '';
-  return `${feed.name} (${feed.visibility}${members}, retention ${describeRetention(feed.retention)}${upstreams})`;
+  const mirror = feed.mirror ? `, mirror of ${describeMirror(feed)}` : '';
+  return `${feed.name} (${feed.visibility}${members}, retention ${describeRetention(feed.retention)}${upstreams}${mirror})`;
 }
 
 /** `symfeed feed create|update|delete|list`. */
@@ -106,11 +140,13 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
       const [name] = exactly(positionals, 1, 'feed create needs one feed name');
       const retention = retentionOptions(values);
       const upstreams = upstreamOptions(rest);
+      const mirror = mirrorOptions(values);
       const settings: FeedSettings = {
         visibility: values.private ? 'private' : 'public',
         ...(values.members !== undefined && { members: list(values.members) }),
         ...(retention && { retention }),
         ...(upstreams && { upstreams }),
+        ...(mirror && { mirror }),
       };
       const { feedsTable } = await cliStorage();
       out.line(`created feed ${describe(await createFeed(feedsTable, { ...settings, name }))}`);
@@ -129,6 +165,7 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
       const retention = retentionOptions(values);
       const clear = values['no-retention'] === true;
       const upstreams = upstreamOptions(rest);
+      const mirror = mirrorOptions(values);
       if (upstreams && values['no-upstreams'])
         throw new UsageError('--no-upstreams clears the upstreams: it goes with no --upstream');
       const changes: FeedSettings = {
@@ -138,6 +175,7 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
         // The list given replaces the feed's: upstreams are asked in the order written.
         ...(upstreams && { upstreams }),
         ...(values['no-upstreams'] && { upstreams: [] }),
+        ...(mirror && { mirror }),
       };
       if (Object.keys(changes).length === 0 && !retention && !clear)
         throw new UsageError('feed update needs at least one setting to change');
@@ -170,8 +208,10 @@ export async function feedCommand(args: readonly string[], out: Output): Promise
         feed.members.join(',') || '-',
         describeRetention(feed.retention),
         describeUpstreams(feed),
+        describeMirror(feed),
       ]);
-      for (const line of table(['NAME', 'VISIBILITY', 'MEMBERS', 'RETENTION', 'UPSTREAMS'], rows)) {
+      const header = ['NAME', 'VISIBILITY', 'MEMBERS', 'RETENTION', 'UPSTREAMS', 'MIRROR'];
+      for (const line of table(header, rows)) {
         out.line(line);
       }
       return 0;

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 import { RestError } from '@azure/data-tables';
 import { problemOf } from '../shared/admin/manage';
-import { exactly, parse, UsageError } from './args';
+import { exactly, numberOption, parse, UsageError } from './args';
 import { catalogCommand } from './catalogCommand';
 import { feedCommand } from './feedCommands';
 import { keysCommand } from './keysCommand';
 import { CliError, Output, processOutput } from './output';
 import { packageCommand } from './packageCommands';
 import { packCommand } from './packCommand';
+import { mirrorCommand } from './mirrorCommand';
 import { retentionCommand } from './retentionCommand';
 import { tokenCommand } from './tokenCommands';
 
@@ -18,6 +19,7 @@ const USAGE = `usage:
   symfeed pack <folder> -o <package.zip>
       write a symbol package whose symbol_index.json maps every derived key
   symfeed feed create <name> [--private] [--members a,b] [retention rules] [upstreams]
+      [--mirror URL [--mirror-protocol v3|v2] [--mirror-token TOKEN]]
   symfeed feed update <name> [--private|--public] [--members a,b] [--no-retention] [rules]
       [upstreams | --no-upstreams]
   symfeed feed delete <name>
@@ -28,6 +30,9 @@ const USAGE = `usage:
       --members '' leaves no members;
       upstreams: --upstream URL (an SSQP/SymSrv server), --debuginfod-upstream URL, each
       repeatable, asked in the order given for keys no package has; update replaces the list
+      mirror: --mirror URL (another symfeed feed's v3 service index, .../F/{feed}/api/v3/index.json)
+      copies its packages; --mirror-token (an admin token of that feed) is sent to it alone;
+      --mirror-protocol v2 follows a NuGet v2 (OData) feed root instead, by LastUpdated
   symfeed token create <feed> --scopes read[,push,delete,admin] [--expires 90d] [--owner NAME]
       prints the new token alone on standard output; only its hash is stored
   symfeed token list [<feed>] [--json]
@@ -39,7 +44,9 @@ const USAGE = `usage:
   symfeed retention run <feed> [--dry-run]
   symfeed catalog rebuild <feed>
       appends to the feed's catalog every event of its package table it lacks
-feed, token, package, retention and catalog work on the storage account of AzureWebJobsStorage
+  symfeed mirror run <feed> [--limit N]
+      copies now what the mirror's source catalog added or deleted since its cursor
+feed, token, package, retention, catalog and mirror work on the storage account of AzureWebJobsStorage
 (a connection string) or of the AzureWebJobsStorage__* identity settings, as npm start does;
 without either, on the Azurite that npm start runs (SYMFEED_AZURITE_PORTS)`;
 
@@ -82,6 +89,16 @@ export async function main(argv: readonly string[], out: Output = processOutput)
         const [rebuild, feed] = exactly(parse(rest, {}).positionals, 2, usage);
         if (rebuild !== 'rebuild') throw new UsageError(usage);
         return await catalogCommand(feed, out);
+      }
+      case 'mirror': {
+        const { values, positionals } = parse(rest, { limit: { type: 'string' } });
+        const usage = 'mirror takes "run" and one feed name';
+        const [run, feed] = exactly(positionals, 2, usage);
+        if (run !== 'run') throw new UsageError(usage);
+        const limit = values.limit === undefined ? undefined : numberOption('limit', values.limit);
+        if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+          throw new UsageError('--limit is a whole number of events, 1 or more');
+        return await mirrorCommand(feed, limit === undefined ? {} : { limit }, out);
       }
       case undefined:
       case '-h':

@@ -6,6 +6,7 @@ import { loggingFailures } from './failures';
 import { health } from './health';
 import { indexer } from './indexer';
 import { metricsEndpoint } from './metrics';
+import { mirror } from './mirror';
 import { nugetV2 } from './nugetV2';
 import { nugetV3 } from './nugetV3';
 import { retention } from './retention';
@@ -20,6 +21,7 @@ export const definitions: readonly FunctionDefinition[] = loggingFailures([
   indexer,
   deleter,
   retention,
+  mirror,
   ...admin,
   ...nugetV3,
   nugetV2,

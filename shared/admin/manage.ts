@@ -44,7 +44,7 @@ export function validate<T extends z.ZodType>(schema: T, input: unknown, what: s
   throw new FeedError(`invalid ${what}: ${where}${issue?.message ?? 'unknown problem'}`, 400);
 }
 
-const { visibility, members, retention, upstreams } = feedInputSchema.shape;
+const { visibility, members, retention, upstreams, mirror } = feedInputSchema.shape;
 /**
  * The settings of a feed, each optional: a change names only what it changes. The domain's
  * defaults are taken off, because zod would fill them into absent fields and an update of one
@@ -56,6 +56,7 @@ export const feedSettingsSchema = z
     members: members.unwrap().optional(),
     retention: retention.unwrap().optional(),
     upstreams: upstreams.unwrap().optional(),
+    mirror,
   })
   .strict();
 export type FeedSettings = z.infer<typeof feedSettingsSchema>;

@@ -58,6 +58,31 @@ export const upstreamSchema = z
   .strict();
 export type Upstream = z.infer<typeof upstreamSchema>;
 
+/**
+ * Where a mirror feed copies its packages from: the v3 service index of another symfeed feed
+ * (`.../F/{feed}/api/v3/index.json`). `token` reads a private source: a secret, never shown back.
+ */
+export const mirrorSchema = z
+  .object({
+    url: z
+      .string()
+      .max(2048)
+      .refine(
+        isBaseUrl,
+        'must be an absolute http or https URL without credentials, query or fragment',
+      ),
+    /** `v3`: a symfeed feed's catalog (the default); `v2`: any NuGet v2 OData feed, by LastUpdated. */
+    protocol: z.enum(['v3', 'v2']).optional(),
+    token: z
+      .string()
+      .min(1)
+      .max(4096)
+      .regex(/^[\x21-\x7e]+$/, 'a token is printable ASCII without spaces')
+      .optional(),
+  })
+  .strict();
+export type Mirror = z.infer<typeof mirrorSchema>;
+
 export interface Feed {
   readonly name: string;
   readonly visibility: Visibility;
@@ -66,6 +91,8 @@ export interface Feed {
   readonly retention: RetentionPolicy;
   /** Asked in order for keys no package has. An aggregate has none: it asks its members'. */
   readonly upstreams: readonly Upstream[];
+  /** A mirror feed's source; its packages arrive by `mirror run` and the mirror timer. */
+  readonly mirror?: Mirror;
 }
 
 /** An upstream as shown (API, CLI): its headers' names, never their values. */
@@ -74,15 +101,31 @@ export interface ShownUpstream {
   readonly url: string;
   readonly headerNames?: readonly string[];
 }
-export type ShownFeed = Omit<Feed, 'upstreams'> & { readonly upstreams: readonly ShownUpstream[] };
+/** A mirror as shown: whether it has a token, never the token. */
+export interface ShownMirror {
+  readonly url: string;
+  readonly protocol?: Mirror['protocol'];
+  readonly withToken: boolean;
+}
+export type ShownFeed = Omit<Feed, 'upstreams' | 'mirror'> & {
+  readonly upstreams: readonly ShownUpstream[];
+  readonly mirror?: ShownMirror;
+};
 
-/** A feed as the API and the CLI show it: the upstreams' header values are secrets. */
-export function shownFeed(feed: Feed): ShownFeed {
+/** A feed as the API and the CLI show it: upstream header values and mirror tokens are secrets. */
+export function shownFeed({ mirror, ...feed }: Feed): ShownFeed {
   return {
     ...feed,
     upstreams: feed.upstreams.map(({ kind, url, headers }) =>
       headers ? { kind, url, headerNames: Object.keys(headers) } : { kind, url },
     ),
+    ...(mirror && {
+      mirror: {
+        url: mirror.url,
+        ...(mirror.protocol && { protocol: mirror.protocol }),
+        withToken: mirror.token !== undefined,
+      },
+    }),
   };
 }
 
@@ -100,11 +143,16 @@ export const feedInputSchema = z
         message: 'the upstreams take more than 30,000 characters',
       })
       .default([]),
+    mirror: mirrorSchema.optional(),
   })
   .strict()
   .refine((feed) => feed.members.length === 0 || feed.upstreams.length === 0, {
     message: "an aggregate has no upstreams of its own: it asks its members' upstreams",
     path: ['upstreams'],
+  })
+  .refine((feed) => feed.members.length === 0 || feed.mirror === undefined, {
+    message: 'an aggregate cannot be a mirror: it lists its members',
+    path: ['mirror'],
   });
 export type FeedInput = z.input<typeof feedInputSchema>;
 
@@ -119,6 +167,9 @@ const feedRowSchema = z.object({
   members: z.string().default('[]'),
   retention: z.string().default('{}'),
   upstreams: z.string().default('[]'),
+  mirror: z.string().default('null'),
+  /** A mirror's cursor: the commit time of the last source catalog event it has done. */
+  mirrorCursor: z.string().default(''),
 });
 
 /** A feed request that cannot be carried out, in words the caller can act on. */
@@ -149,6 +200,7 @@ function toFeed(row: z.infer<typeof feedRowSchema>): Feed {
     members: z.array(z.string()).parse(JSON.parse(row.members)),
     retention: retentionPolicySchema.parse(JSON.parse(row.retention)),
     upstreams: z.array(upstreamSchema).parse(JSON.parse(row.upstreams)),
+    ...(row.mirror !== 'null' && { mirror: mirrorSchema.parse(JSON.parse(row.mirror)) }),
   };
 }
 
@@ -214,6 +266,7 @@ function toRow(feed: Feed) {
     members: JSON.stringify(feed.members),
     retention: JSON.stringify(feed.retention),
     upstreams: JSON.stringify(feed.upstreams),
+    mirror: JSON.stringify(feed.mirror ?? null),
   };
 }
 
@@ -252,8 +305,27 @@ export async function updateFeed(
       );
     }
   }
-  await table.updateEntity(toRow(feed), 'Replace');
+  // Merge keeps the mirror's cursor, unless the mirror now follows another source.
+  const moved = current.mirror?.url !== feed.mirror?.url;
+  await table.updateEntity({ ...toRow(feed), ...(moved && { mirrorCursor: '' }) }, 'Merge');
   return feed;
+}
+
+/** The commit time of the last source catalog event a mirror feed has done; '' before any. */
+export async function getMirrorCursor(table: TableClient, name: string): Promise<string> {
+  const row = feedRowSchema.parse(await table.getEntity(FEED_PARTITION, name));
+  return row.mirrorCursor;
+}
+
+export async function setMirrorCursor(
+  table: TableClient,
+  name: string,
+  cursor: string,
+): Promise<void> {
+  await table.updateEntity(
+    { partitionKey: FEED_PARTITION, rowKey: name, mirrorCursor: cursor },
+    'Merge',
+  );
 }
 
 /** Removes a feed's settings. Its packages stay in storage until deleted; aggregates naming it are refused. */

@@ -3,7 +3,7 @@ import { apiPorts } from '../../functions/ports';
 import { LocalHost, startLocalHost } from '../../local/host';
 import { handleAdmin } from '../../shared/admin/adminApi';
 import { parseSettings } from '../../shared/config/settings';
-import { getFeed } from '../../shared/feeds/feedTable';
+import { getFeed, getMirrorCursor, setMirrorCursor } from '../../shared/feeds/feedTable';
 import { checkToken } from '../../shared/feeds/tokens';
 import { getPackageRow } from '../../shared/packages/packageTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
@@ -202,6 +202,27 @@ describe('feeds', () => {
     expect((await feed('api-up'))?.upstreams).toHaveLength(2);
     await call('PUT', 'feeds/api-up', { upstreams: [] });
     expect((await feed('api-up'))?.upstreams).toEqual([]);
+  });
+
+  it('takes a mirror with a token, never shows the token, and keeps the cursor unless the source moves', async () => {
+    const url = 'https://source.example/F/team/api/v3/index.json';
+    const created = await call('PUT', 'feeds/api-mirror', {
+      mirror: { url, token: 'mirror-secret' },
+    });
+    expect(created).toMatchObject({ status: 201, body: { mirror: { url, withToken: true } } });
+    expect(JSON.stringify(created.body)).not.toContain('mirror-secret');
+    expect(JSON.stringify((await call('GET', 'feeds')).body)).not.toContain('mirror-secret');
+    expect((await feed('api-mirror'))?.mirror).toEqual({ url, token: 'mirror-secret' });
+    const { feedsTable } = stack.rt.storage;
+    await setMirrorCursor(feedsTable, 'api-mirror', '2026-11-30T00:00:00.000Z');
+    await call('PUT', 'feeds/api-mirror', { visibility: 'private' });
+    expect(await getMirrorCursor(feedsTable, 'api-mirror')).toBe('2026-11-30T00:00:00.000Z');
+    expect((await feed('api-mirror'))?.mirror?.token).toBe('mirror-secret');
+    await call('PUT', 'feeds/api-mirror', { mirror: { url: url.replace('team', 'other') } });
+    expect(await getMirrorCursor(feedsTable, 'api-mirror')).toBe('');
+    expect(await call('PUT', 'feeds/api-mirror2', { mirror: { url: 'ftp://x/' } })).toMatchObject({
+      status: 400,
+    });
   });
 
   it('refuses members that would form a cycle', async () => {

@@ -58,12 +58,12 @@ describe('symfeed feed', () => {
 
     const list = await run('feed', 'list');
     expect(list.code).toBe(0);
-    expect(list.lines[0]).toMatch(/^NAME +VISIBILITY +MEMBERS +RETENTION +UPSTREAMS$/);
+    expect(list.lines[0]).toMatch(/^NAME +VISIBILITY +MEMBERS +RETENTION +UPSTREAMS +MIRROR$/);
     expect(list.lines).toContainEqual(
-      expect.stringMatching(/^all-teams +private +team-a,team-b +- +-$/),
+      expect.stringMatching(/^all-teams +private +team-a,team-b +- +- +-$/),
     );
     expect(list.lines).toContainEqual(
-      expect.stringMatching(/^team-b +private +- +keep-latest 3, max-age-days 30 +-$/),
+      expect.stringMatching(/^team-b +private +- +keep-latest 3, max-age-days 30 +- +-$/),
     );
     const json = JSON.parse((await run('feed', 'list', '--json')).lines.join('\n')) as unknown[];
     expect(json).toContainEqual(await feed('team-b'));
@@ -125,7 +125,7 @@ describe('symfeed feed', () => {
     const list = await run('feed', 'list');
     expect(list.lines).toContainEqual(
       expect.stringMatching(
-        /^with-up +public +- +- +ssqp https:\/\/ado.example\/sym \(with Authorization\)$/,
+        /^with-up +public +- +- +ssqp https:\/\/ado.example\/sym \(with Authorization\) +-$/,
       ),
     );
     const json = (await run('feed', 'list', '--json')).lines.join('\n');
