@@ -31,7 +31,8 @@ const USAGE = `usage:
       upstreams: --upstream URL (an SSQP/SymSrv server), --debuginfod-upstream URL, each
       repeatable, asked in the order given for keys no package has; update replaces the list
       mirror: --mirror URL (another symfeed feed's v3 service index, .../F/{feed}/api/v3/index.json)
-      copies its packages; --mirror-token (an admin token of that feed) is sent to it alone;
+      copies its packages; a private source needs --mirror-token (a read token of that feed),
+      which is sent to it alone;
       --mirror-protocol v2 follows a NuGet v2 (OData) feed root instead, by LastUpdated
   symfeed token create <feed> --scopes read[,push,delete,admin] [--expires 90d] [--owner NAME]
       prints the new token alone on standard output; only its hash is stored

@@ -110,6 +110,14 @@ export function leafPath(commitTimeStamp: string, packageUid: string): string {
   return `data/${stamp}/${packageUid}.json`;
 }
 
+/**
+ * `content/{uid}.nupkg`: the package as uploaded, for whoever reads the catalog (the catalog is
+ * how a mirror replicates the feed, so its readers download what it lists).
+ */
+export function contentPath(packageUid: string): string {
+  return `content/${packageUid}.nupkg`;
+}
+
 function isDelete(event: CatalogEvent): boolean {
   return event.state === 'deleted';
 }
@@ -146,6 +154,7 @@ export function catalogLeaf(event: CatalogEvent, commit: Commit): Record<string,
     packageHashAlgorithm: 'SHA512',
     packageSize: event.packageSize,
     'symfeed:keyCount': event.keyCount,
+    'symfeed:packageContent': contentPath(event.packageUid),
   };
 }
 
@@ -184,14 +193,23 @@ export const catalogPathSchema = z
   .string()
   .regex(/^(index\.json|page\d{1,9}\.json|data\/[\d.]{23}\/[0-9a-f]{32}\.json)$/);
 
-/** A stored document with its relative `@id`s and `parent`s made absolute under `root`. */
+/** The package content a catalog links to: its uid, from the path the link names. */
+export const catalogContentSchema = z
+  .string()
+  .regex(/^content\/[0-9a-f]{32}\.nupkg$/)
+  .transform((path) => path.slice('content/'.length, -'.nupkg'.length));
+
+/** The fields of catalog documents that hold links, stored relative to the catalog root. */
+const LINKS = new Set(['@id', 'parent', 'symfeed:packageContent']);
+
+/** A stored document with its relative links made absolute under `root`. */
 export function withAbsoluteIds(document: unknown, root: string): unknown {
   if (Array.isArray(document)) return document.map((item) => withAbsoluteIds(item, root));
   if (document === null || typeof document !== 'object') return document;
   return Object.fromEntries(
     Object.entries(document).map(([name, value]) => [
       name,
-      (name === '@id' || name === 'parent') && typeof value === 'string'
+      LINKS.has(name) && typeof value === 'string'
         ? `${root}/${value}`
         : withAbsoluteIds(value, root),
     ]),

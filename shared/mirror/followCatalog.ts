@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { Feed, getMirrorCursor, setMirrorCursor } from '../feeds/feedTable';
-import { normalizeVersion } from '../nuget/nugetVersion';
 import { PackageNotFoundError, requestDelete } from '../packages/deletePackage';
 import { packageBlob } from '../packages/package';
 import { packageUidFor } from '../packages/packageUid';
 import { StorageClients } from '../storage/clients';
 import { copyInto } from './copyPackage';
 import { crawlV2 } from './crawlV2';
-import { MirrorError, MirrorSource, sourceEndpoints, SourceEndpoints } from './mirrorSource';
+import { MirrorError, MirrorSource, sourceCatalog } from './mirrorSource';
 
 /** What a mirror run uses: the mirror's storage, and how it reaches the source. */
 export interface MirrorPorts {
@@ -49,8 +48,8 @@ const leafSchema = z.object({
   version: z.string().min(1).max(256),
   'symfeed:state': z.string(),
   packageHash: z.string().optional(),
+  'symfeed:packageContent': z.string().optional(),
 });
-type Leaf = z.infer<typeof leafSchema>;
 
 /** The copy of a source package: one blob name per source package, so a copy again overwrites. */
 export function mirrorBlobName(sourceUid: string): string {
@@ -73,10 +72,9 @@ export async function runMirror(
   if (feed.mirror.protocol === 'v2') {
     return { deleted: 0, ...(await crawlV2(ports.storage, source, feed.name, cursor, options)) };
   }
-  const endpoints = await sourceEndpoints(source);
   const counts = { copied: 0, deleted: 0, skipped: 0 };
   let done = 0;
-  const index = await source.json(endpoints.catalog, indexSchema);
+  const index = await source.json(await sourceCatalog(source), indexSchema);
   for (const page of index.items) {
     if (page.commitTimeStamp <= cursor) continue;
     const { items } = await source.json(page['@id'], pageSchema);
@@ -86,7 +84,7 @@ export async function runMirror(
       if (over || (options.limit !== undefined && done >= options.limit)) {
         return { ...counts, cursor, more: true };
       }
-      counts[await followEvent(ports, source, endpoints, feed.name, item)]++;
+      counts[await followEvent(ports, source, feed.name, item)]++;
       cursor = item.commitTimeStamp;
       await setMirrorCursor(ports.storage.feedsTable, feed.name, cursor);
       done++;
@@ -100,20 +98,18 @@ type EventOutcome = 'copied' | 'deleted' | 'skipped';
 function followEvent(
   ports: MirrorPorts,
   source: MirrorSource,
-  endpoints: SourceEndpoints,
   feed: string,
   item: PageItem,
 ): Promise<EventOutcome> {
   const name = mirrorBlobName(item['symfeed:packageUid']);
   return item['@type'] === 'nuget:PackageDelete'
     ? deleteCopy(ports, feed, name)
-    : copyPackage(ports, source, endpoints, feed, name, item);
+    : copyPackage(ports, source, feed, name, item);
 }
 
 async function copyPackage(
   ports: MirrorPorts,
   source: MirrorSource,
-  endpoints: SourceEndpoints,
   feed: string,
   name: string,
   item: PageItem,
@@ -121,19 +117,19 @@ async function copyPackage(
   const leaf = await source.json(item['@id'], leafSchema);
   // Partial and damaged packages stay the source's to repair; the mirror copies what serves well.
   if (leaf['symfeed:state'] !== 'succeeded') return 'skipped';
+  const content = leaf['symfeed:packageContent'];
+  if (content === undefined) {
+    throw new MirrorError(
+      `${item['@id']} has no symfeed:packageContent: the source's catalog is older than mirrors that read it`,
+    );
+  }
   return copyInto(ports.storage, source, {
     feed,
     name,
-    url: contentUrl(endpoints.originalContent, leaf),
+    url: new URL(content, item['@id']).toString(),
     what: `${leaf.id} ${leaf.version}`,
     ...(leaf.packageHash ? { sha512: leaf.packageHash } : {}),
   });
-}
-
-function contentUrl(base: string, leaf: Leaf): string {
-  const id = encodeURIComponent(leaf.id.toLowerCase());
-  const version = encodeURIComponent(normalizeVersion(leaf.version).toLowerCase());
-  return `${base}${id}/${version}/${id}.${version}.nupkg`;
 }
 
 /**

@@ -81,30 +81,19 @@ async function resource(source: MirrorSource, indexUrl: string, type: string): P
 }
 
 /** The feed URL form symfeed serves its service index under. */
-const SYMFEED_INDEX = /^(.*\/F\/)([^/,]+)(\/api\/v3\/index\.json)$/;
-
-/** Where the source's catalog is, and where it serves each package as uploaded. */
-export interface SourceEndpoints {
-  readonly catalog: string;
-  /** PackageBaseAddress of the source's `{feed},all,original` subfeed: the bytes as uploaded. */
-  readonly originalContent: string;
-}
+const SYMFEED_INDEX = /\/F\/[^/,]+\/api\/v3\/index\.json$/;
 
 /**
- * The catalog from the source's service index; the package bytes from its `original` subfeed's,
- * because the plain feed's downloads are status packages (see the NuGet section).
+ * The catalog from the source's service index. Its leaves link to the package content as
+ * uploaded (`symfeed:packageContent`), which the catalog's readers may download: a public
+ * source needs no token, a private one a read token.
  */
-export async function sourceEndpoints(source: MirrorSource): Promise<SourceEndpoints> {
+export async function sourceCatalog(source: MirrorSource): Promise<string> {
   const url = source.mirror.url;
-  const parts = SYMFEED_INDEX.exec(url);
-  if (!parts) {
+  if (!SYMFEED_INDEX.test(url)) {
     throw new MirrorError(
       `${url} is not a symfeed feed's service index (.../F/{feed}/api/v3/index.json)`,
     );
   }
-  const original = `${parts[1]}${parts[2]},all,original${parts[3]}`;
-  return {
-    catalog: await resource(source, url, 'Catalog/3.0.0'),
-    originalContent: await resource(source, original, 'PackageBaseAddress/3.0.0'),
-  };
+  return resource(source, url, 'Catalog/3.0.0');
 }

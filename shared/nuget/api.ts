@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readCatalogBlob } from '../catalog/appendCatalog';
-import { catalogPathSchema, withAbsoluteIds } from '../catalog/catalogShapes';
+import { catalogContentSchema, catalogPathSchema, withAbsoluteIds } from '../catalog/catalogShapes';
+import { packageContent } from '../catalog/packageContent';
 import { Settings } from '../config/settings';
 import { DeleteRequestDeps } from '../packages/deletePackage';
 import { deleteUpload } from './deleteUpload';
@@ -53,8 +54,10 @@ export async function handleServiceIndex(
 }
 
 /**
- * The feed's catalog (Catalog/3.0.0): its stored documents with links under this request's base.
- * Only the plain feed URL has it: it lists every package of the feed, whoever pushed it.
+ * The feed's catalog (Catalog/3.0.0): its stored documents with links under this request's base,
+ * and the content of the packages it lists, as uploaded (the catalog is how a mirror replicates
+ * the feed: its readers download what it lists). Only the plain feed URL has it: it lists every
+ * package of the feed, whoever pushed it.
  */
 export async function handleCatalog(
   ports: NuGetReadPorts,
@@ -62,6 +65,20 @@ export async function handleCatalog(
 ): Promise<NuGetResponse> {
   const allowed = await access(ports, request, 'read');
   if (!allowed.ok) return allowed.response;
+  const uid = catalogContentSchema.safeParse(param(request, 'path'));
+  if (allowed.subfeed.plain && uid.success) {
+    const content = await packageContent(ports.storage, allowed.subfeed.feed, uid.data);
+    if (!content) return message(404, 'No such package content.');
+    return {
+      status: 200,
+      headers: {
+        ...NO_STORE,
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(content.length),
+      },
+      body: content.body,
+    };
+  }
   const path = catalogPathSchema.safeParse(param(request, 'path'));
   if (!allowed.subfeed.plain || !path.success) return message(404, 'No such catalog document.');
   const stored = await readCatalogBlob(

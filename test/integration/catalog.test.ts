@@ -128,6 +128,22 @@ it('appends what uploads, pushes and deletes do, and serves it as NuGet Catalog/
     version: leaves[0]!.version,
     'symfeed:state': 'deleted',
   });
+  // Whoever reads the catalog downloads what it lists, as uploaded, while it is there.
+  const content = await fetch(leaves[1]!['symfeed:packageContent'] as string);
+  expect(content.status).toBe(200);
+  expect(content.headers.get('content-type')).toBe('application/octet-stream');
+  expect(content.headers.get('content-length')).toBe(String(pushed.length));
+  expect(sha512(Buffer.from(await content.arrayBuffer()))).toBe(leaves[1]!.packageHash);
+  expect(leaves[0]!['symfeed:packageContent']).toBe(
+    `${base}/v3/catalog/content/${packageUidFor('default', 'up.nupkg')}.nupkg`,
+  );
+  expect((await get(leaves[0]!['symfeed:packageContent'] as string)).status).toBe(404);
+  expect(leaves[2]!['symfeed:packageContent']).toBeUndefined();
+  expect((await get(`${base}/v3/catalog/content/${pushedUid.toUpperCase()}.nupkg`)).status).toBe(
+    404,
+  );
+  expect((await get(`${base}/v3/catalog/content/${pushedUid}x.nupkg`)).status).toBe(404);
+  expect((await get(`${base}/v3/catalog/content/../${pushedUid}.nupkg`)).status).toBe(404);
   expect((await get(`${base}/v3/catalog/../../v3/index.json`)).status).not.toBe(500);
   expect((await get(`${base}/v3/catalog/page7.json`)).status).toBe(404);
   expect((await get(`${base}/v3/catalog/other.json`)).status).toBe(404);
@@ -150,6 +166,22 @@ it('answers with the feed access: a private feed wants a token', async () => {
   const read = (await createToken(stack.rt.storage.tokensTable, { feed: 'team', scopes: ['read'] }))
     .token;
   expect((await get(url, read)).body.count).toBe(1);
+  // The package content a private catalog lists takes the same read token.
+  const bytes = await nupkg('Team.Lib', '1.0.0');
+  await stack.upload('team.nupkg', bytes, 'team');
+  await stack.indexed('team.nupkg', 'team');
+  const contentUrl = `${stack.host.url}/F/team/api/v3/catalog/content/${packageUidFor('team', 'team.nupkg')}.nupkg`;
+  expect((await get(contentUrl)).status).toBe(401);
+  const content = await fetch(contentUrl, {
+    headers: { Authorization: `Basic ${Buffer.from(`u:${read}`).toString('base64')}` },
+  });
+  expect(content.status).toBe(200);
+  expect(Buffer.from(await content.arrayBuffer()).equals(bytes)).toBe(true);
+  // The fake event above has no package row: nothing to download.
+  expect(
+    (await get(`${stack.host.url}/F/team/api/v3/catalog/content/${'a'.repeat(32)}.nupkg`, read))
+      .status,
+  ).toBe(404);
   // A subfeed lists some packages only; the catalog is the whole feed's.
   const admin = (
     await createToken(stack.rt.storage.tokensTable, { feed: 'team', scopes: ['admin'] })

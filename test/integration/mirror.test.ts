@@ -27,8 +27,7 @@ let sourceHost: ChildProcess;
 let sourceUrl: string;
 let sourceLog = '';
 let mirror: Stack;
-let pubAdmin: string;
-let privAdmin: string;
+let privRead: string;
 
 beforeAll(async () => {
   const [blob, queue, table] = await freePorts(3);
@@ -39,8 +38,7 @@ beforeAll(async () => {
   await ensureStorage(source);
   await ensureFeed(source.feedsTable, { name: 'pub', visibility: 'public' });
   await ensureFeed(source.feedsTable, { name: 'priv', visibility: 'private' });
-  pubAdmin = (await createToken(source.tokensTable, { feed: 'pub', scopes: ['admin'] })).token;
-  privAdmin = (await createToken(source.tokensTable, { feed: 'priv', scopes: ['admin'] })).token;
+  privRead = (await createToken(source.tokensTable, { feed: 'priv', scopes: ['read'] })).token;
   const port = await freePort();
   sourceUrl = `http://127.0.0.1:${port}`;
   sourceHost = spawn(process.execPath, [START], {
@@ -117,7 +115,7 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   }
 }
 
-it('copies uploads, pushes and deletes of the source, once, with the same bytes and keys', async () => {
+it('copies uploads, pushes and deletes of a public source without a token, once, with the same bytes and keys', async () => {
   const first = await symbolPackage('First.Lib', 'first/1/first', 'first content');
   await upload('pub', 'first.nupkg', first);
   const push = (await createToken(source.tokensTable, { feed: 'pub', scopes: ['push'] })).token;
@@ -133,24 +131,10 @@ it('copies uploads, pushes and deletes of the source, once, with the same bytes 
   const events = await sourceEvents('pub', 2);
 
   const indexUrl = `${sourceUrl}/F/pub/api/v3/index.json`;
-  const created = await runCli(
-    'feed',
-    'create',
-    'm1',
-    '--mirror',
-    indexUrl,
-    '--mirror-token',
-    pubAdmin,
-  );
+  const created = await runCli('feed', 'create', 'm1', '--mirror', indexUrl);
   expect(created.code).toBe(0);
-  expect(created.text).toContain(`mirror of ${indexUrl} (with token)`);
-  expect(created.text).not.toContain(pubAdmin);
-  const listed = await runCli('feed', 'list', '--json');
-  expect(listed.text).not.toContain(pubAdmin);
-  expect(JSON.parse(listed.text).find((f: { name: string }) => f.name === 'm1').mirror).toEqual({
-    url: indexUrl,
-    withToken: true,
-  });
+  expect(created.text).toContain(`mirror of ${indexUrl}`);
+  expect(created.text).not.toContain('with token');
 
   const run = await runCli('mirror', 'run', 'm1');
   expect(run.code).toBe(0);
@@ -183,7 +167,7 @@ it('copies uploads, pushes and deletes of the source, once, with the same bytes 
   expect(await served('m1', 'pushed/1/pushed')).toEqual({ status: 200, text: 'pushed content' });
 }, 180_000);
 
-it('reads a private source with its token, and fails clearly without one', async () => {
+it('reads a private source with a read token, and fails clearly without one', async () => {
   await upload('priv', 'p.nupkg', await symbolPackage('Priv.Lib', 'priv/1/priv', 'private'));
   await sourceEvents('priv', 1);
   const indexUrl = `${sourceUrl}/F/priv/api/v3/index.json`;
@@ -202,23 +186,28 @@ it('reads a private source with its token, and fails clearly without one', async
     '--mirror',
     indexUrl,
     '--mirror-token',
-    privAdmin,
+    privRead,
   );
   const run = await runCli('mirror', 'run', 'withkey');
   expect(run.text).toContain('copied 1');
-  expect((await getFeed(mirror.rt.storage.feedsTable, 'withkey'))?.mirror?.token).toBe(privAdmin);
-  expect(mirror.logs.join('\n')).not.toContain(privAdmin);
+  expect(run.text).not.toContain(privRead);
+  expect((await getFeed(mirror.rt.storage.feedsTable, 'withkey'))?.mirror?.token).toBe(privRead);
+  expect(mirror.logs.join('\n')).not.toContain(privRead);
+  const listed = await runCli('feed', 'list', '--json');
+  expect(listed.text).not.toContain(privRead);
+  expect(
+    JSON.parse(listed.text).find((f: { name: string }) => f.name === 'withkey').mirror,
+  ).toEqual({ url: indexUrl, withToken: true });
 }, 120_000);
 
 it('resumes a run stopped after its first event without copying twice or skipping', async () => {
   await ensureFeed(source.feedsTable, { name: 'many', visibility: 'public' });
-  const admin = (await createToken(source.tokensTable, { feed: 'many', scopes: ['admin'] })).token;
   for (const n of [1, 2, 3]) {
     await upload('many', `n${n}.nupkg`, await symbolPackage(`N${n}`, `n${n}/1/n${n}`, `n${n}`));
     await sourceEvents('many', n);
   }
   const indexUrl = `${sourceUrl}/F/many/api/v3/index.json`;
-  await runCli('feed', 'create', 'm3', '--mirror', indexUrl, '--mirror-token', admin);
+  await runCli('feed', 'create', 'm3', '--mirror', indexUrl);
   const stopped = await runCli('mirror', 'run', 'm3', '--limit', '1');
   expect(stopped.text).toContain('copied 1, deleted 0, skipped 0');
   expect(stopped.text).toContain('more to do');
@@ -237,7 +226,6 @@ it('resumes a run stopped after its first event without copying twice or skippin
 
 it('copies a symbol zip that is no NuGet package, listed under its file name', async () => {
   await ensureFeed(source.feedsTable, { name: 'zips', visibility: 'public' });
-  const admin = (await createToken(source.tokensTable, { feed: 'zips', scopes: ['admin'] })).token;
   const zip = await makeZip([
     { name: 'symbol_index.json', data: symbolIndex([{ clientKey: 'z/1/z', blobPath: 'z.bin' }]) },
     { name: 'z.bin', data: 'zipped' },
@@ -245,7 +233,7 @@ it('copies a symbol zip that is no NuGet package, listed under its file name', a
   await upload('zips', 'sub/plain.zip', zip);
   await sourceEvents('zips', 1);
   const indexUrl = `${sourceUrl}/F/zips/api/v3/index.json`;
-  await runCli('feed', 'create', 'mz', '--mirror', indexUrl, '--mirror-token', admin);
+  await runCli('feed', 'create', 'mz', '--mirror', indexUrl);
   expect((await runCli('mirror', 'run', 'mz')).text).toContain('copied 1');
   await mirror.indexed(copyName('zips', 'sub/plain.zip'), 'mz');
   expect(await served('mz', 'z/1/z')).toEqual({ status: 200, text: 'zipped' });

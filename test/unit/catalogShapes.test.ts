@@ -3,6 +3,7 @@ import {
   catalogIndex,
   catalogLeaf,
   catalogPage,
+  catalogContentSchema,
   catalogPathSchema,
   indexItemOf,
   pageItem,
@@ -56,6 +57,7 @@ it('gives every field NuGet requires, plus symfeed own', () => {
     'symfeed:packageUid': pkg.packageUid,
     'symfeed:state': 'succeeded',
     'symfeed:keyCount': 7,
+    'symfeed:packageContent': `content/${pkg.packageUid}.nupkg`,
   });
   expect(item['@type']).toBe('nuget:PackageDetails');
   expect(item['@id']).toBe(`data/2026.11.30.20.55.01.123/${pkg.packageUid}.json`);
@@ -66,6 +68,7 @@ it('gives a delete its own types and no hash', () => {
   expect(Object.keys(leaf)).toEqual(expect.arrayContaining(NUGET.leaf));
   expect(leaf['@type']).toEqual(['PackageDelete', 'catalog:Permalink']);
   expect(leaf).not.toHaveProperty('packageHash');
+  expect(leaf).not.toHaveProperty('symfeed:packageContent');
   expect(pageItem(deleted, commit)['@type']).toBe('nuget:PackageDelete');
 });
 
@@ -75,6 +78,11 @@ it('makes stored links absolute under the request base', () => {
   expect(served['@id']).toBe('http://h/F/x/api/v3/catalog/page3.json');
   expect(served.parent).toBe('http://h/F/x/api/v3/catalog/index.json');
   expect(served.items[0]!['@id']).toMatch(/^http:\/\/h\/F\/x\/api\/v3\/catalog\/data\//);
+  const leaf = withAbsoluteIds(catalogLeaf(details, commit), 'http://h/c') as Record<
+    string,
+    unknown
+  >;
+  expect(leaf['symfeed:packageContent']).toBe(`http://h/c/content/${pkg.packageUid}.nupkg`);
 });
 
 it('serves catalog documents only, never other paths', () => {
@@ -84,4 +92,19 @@ it('serves catalog documents only, never other paths', () => {
   for (const path of ['../index.json', 'data/../../x.json', 'page.json', 'other/index.json', '']) {
     expect(catalogPathSchema.safeParse(path).success).toBe(false);
   }
+});
+
+it('names package content by a uid alone, never a path', () => {
+  const uid = pkg.packageUid;
+  expect(catalogContentSchema.parse(`content/${uid}.nupkg`)).toBe(uid);
+  for (const path of [
+    `content/${uid.toUpperCase()}.nupkg`,
+    `content/${uid}0.nupkg`,
+    `content/../${uid}.nupkg`,
+    `content/${uid}.json`,
+    `${uid}.nupkg`,
+  ]) {
+    expect(catalogContentSchema.safeParse(path).success).toBe(false);
+  }
+  expect(catalogPathSchema.safeParse(`content/${uid}.nupkg`).success).toBe(false);
 });
