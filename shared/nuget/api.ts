@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { readCatalogBlob } from '../catalog/appendCatalog';
-import { catalogContentSchema, catalogPathSchema, withAbsoluteIds } from '../catalog/catalogShapes';
+import {
+  catalogContentSchema,
+  catalogIndex,
+  catalogPathSchema,
+  INDEX_PATH,
+  withAbsoluteIds,
+} from '../catalog/catalogShapes';
 import { packageContent } from '../catalog/packageContent';
 import { Settings } from '../config/settings';
 import { DeleteRequestDeps } from '../packages/deletePackage';
@@ -86,8 +92,10 @@ export async function handleCatalog(
     allowed.subfeed.feed,
     path.data,
   );
-  if (!stored) return message(404, 'No such catalog document.');
-  return json(withAbsoluteIds(stored.doc, nugetUrls(apiBase(ports.settings, request)).catalog));
+  // A feed nothing has happened in yet has an empty catalog, not none: a mirror starts from it.
+  const doc = stored?.doc ?? (path.data === INDEX_PATH ? catalogIndex([]) : undefined);
+  if (!doc) return message(404, 'No such catalog document.');
+  return json(withAbsoluteIds(doc, nugetUrls(apiBase(ports.settings, request)).catalog));
 }
 
 /**

@@ -226,3 +226,17 @@ it('rebuilds a feed catalog from its package table once, then adds only what it 
   expect(await catalogItems(container, 'older')).toHaveLength(2);
   expect((await runCli('catalog', 'rebuild')).code).not.toBe(0);
 }, 60_000);
+
+it('answers an empty catalog for a feed nothing has happened in yet, so a mirror can start', async () => {
+  await ensureFeed(stack.rt.storage.feedsTable, { name: 'quiet', visibility: 'public' });
+  const { status, body } = await get(`${stack.host.url}/F/quiet/api/v3/catalog/index.json`);
+  expect(status).toBe(200);
+  expect(body).toMatchObject({
+    '@id': `${stack.host.url}/F/quiet/api/v3/catalog/index.json`,
+    '@type': expect.arrayContaining(['CatalogRoot', 'AppendOnlyCatalog']),
+    count: 0,
+    items: [],
+  });
+  // The other documents still exist only once written.
+  expect((await get(`${stack.host.url}/F/quiet/api/v3/catalog/page0.json`)).status).toBe(404);
+});
