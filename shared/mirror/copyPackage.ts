@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { ReadableStream as WebStream } from 'node:stream/web';
 import { BlockBlobClient } from '@azure/storage-blob';
+import { StagedBlocks } from '../storage/stagedBlocks';
 import { packageHasher, SHA512_METADATA } from '../catalog/packageHash';
 import { packageBlob } from '../packages/package';
 import { StorageClients } from '../storage/clients';
@@ -8,9 +9,6 @@ import { MirrorError, MirrorSource } from './mirrorSource';
 
 /** Where the copy came from, in its blob metadata (percent-encoded: metadata is ASCII). */
 const SOURCE_METADATA = 'mirrorof';
-
-/** Copies stream in blocks of this size, committed only when the whole package came and matched. */
-const BLOCK_BYTES = 4 * 1024 * 1024;
 
 export interface CopyRequest {
   readonly feed: string;
@@ -54,7 +52,7 @@ export async function copyInto(
     );
   }
   // Committed only now: the indexer never sees a half copy, and a run cut off leaves none.
-  await blob.commitBlockList(staged.blocks, {
+  await staged.blocks.commit({
     metadata: {
       [SHA512_METADATA]: staged.sha512,
       [SOURCE_METADATA]: encodeURIComponent(request.url),
@@ -82,25 +80,13 @@ async function copiedAlready(blob: BlockBlobClient, request: CopyRequest): Promi
 async function stageBlocks(
   blob: BlockBlobClient,
   body: Readable,
-): Promise<{ blocks: string[]; sha512: string }> {
+): Promise<{ blocks: StagedBlocks; sha512: string }> {
   const hash = packageHasher();
-  const blocks: string[] = [];
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const flush = async () => {
-    const id = Buffer.from(String(blocks.length).padStart(8, '0')).toString('base64');
-    await blob.stageBlock(id, Buffer.concat(pending), pendingBytes);
-    blocks.push(id);
-    pending = [];
-    pendingBytes = 0;
-  };
+  const blocks = new StagedBlocks(blob);
   for await (const chunk of body) {
     const bytes = chunk as Buffer;
     hash.update(bytes);
-    pending.push(bytes);
-    pendingBytes += bytes.length;
-    if (pendingBytes >= BLOCK_BYTES) await flush();
+    await blocks.add(bytes);
   }
-  if (pendingBytes > 0 || blocks.length === 0) await flush();
   return { blocks, sha512: hash.digest('base64') };
 }

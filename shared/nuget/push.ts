@@ -8,12 +8,11 @@ import { StorageClients } from '../storage/clients';
 import { ChunkedReader, RangeReadError, RangeSource } from '../zip/chunkedReader';
 import { DamagedZipError, entryProblem, PackageZip, ZipLimits } from '../zip/packageZip';
 import { packageUidFor } from '../packages/packageUid';
+import { percentEncoded, StagedBlocks } from '../storage/stagedBlocks';
 import { packageHasher, SHA512_METADATA } from '../catalog/packageHash';
 import { uploadVersion } from './feedView';
 import { isNuGetId, isNuGetVersion } from './nugetVersion';
 
-/** Azure allows 4,000 MiB per block and 50,000 blocks; 4 MiB keeps memory per push small. */
-const BLOCK_BYTES = 4 * 1024 ** 2;
 /**
  * What a push keeps of the package to check it before committing: the start (where packers put
  * the .nuspec) and the end (the central directory). A package whose .nuspec or directory lies
@@ -165,15 +164,10 @@ async function judge(window: Window, limits: ZipLimits): Promise<Judgement> {
   }
 }
 
-function blockId(index: number): string {
-  return Buffer.from(String(index).padStart(8, '0')).toString('base64');
-}
-
 interface Received {
-  readonly blob: BlockBlobClient;
   /** The file name the multipart part gave, if any. */
   readonly filename: string | undefined;
-  readonly blocks: readonly string[];
+  readonly blocks: StagedBlocks;
   readonly window: Window;
   /** The package's SHA-512, base64, for the catalog. */
   readonly sha512: string;
@@ -220,34 +214,22 @@ async function receive(
     received = (async () => {
       const window = new Window();
       const hash = packageHasher();
-      const blocks: string[] = [];
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      const stage = async () => {
-        const id = blockId(blocks.length);
+      const blocks = new StagedBlocks(blob);
+      for await (const chunk of file) {
+        const bytes = chunk as Buffer;
+        window.add(bytes);
+        hash.update(bytes);
         try {
-          await blob.stageBlock(id, Buffer.concat(pending), pendingBytes);
+          await blocks.add(bytes);
         } catch (error) {
           // A file stream nobody reads stalls the parser; ending the body ends the push.
           storageFailure ??= error;
           request.body.destroy();
           throw error;
         }
-        blocks.push(id);
-        pending = [];
-        pendingBytes = 0;
-      };
-      for await (const chunk of file) {
-        const bytes = chunk as Buffer;
-        window.add(bytes);
-        hash.update(bytes);
-        pending.push(bytes);
-        pendingBytes += bytes.length;
-        if (pendingBytes >= BLOCK_BYTES) await stage();
       }
-      if (pendingBytes > 0) await stage();
       const sha512 = hash.digest('base64');
-      return { blob, filename: info.filename || undefined, blocks, window, sha512 };
+      return { filename: info.filename || undefined, blocks, window, sha512 };
     })();
     // Awaited below; a rejection before then must not count as unhandled.
     received.catch(() => undefined);
@@ -297,7 +279,7 @@ export async function receivePush(
     }
     throw error;
   }
-  const { blob, filename, blocks, window, sha512 } = received;
+  const { filename, blocks, window, sha512 } = received;
   const judgement = await judge(window, request.zipLimits);
   if (judgement.kind === 'refused') return { ok: false, status: 400, message: judgement.message };
   // Kept for the indexer, so that even a package it finds damaged lists as what was pushed.
@@ -306,16 +288,11 @@ export async function receivePush(
     ...(filename === undefined ? {} : { pushedname: filename }),
     ...(judgement.kind === 'nupkg' ? { id: judgement.id, version: judgement.version } : {}),
   };
-  const committed = await blob.commitBlockList([...blocks], {
-    // Blob metadata is ASCII only; owners and file names may not be.
-    metadata: {
-      ...Object.fromEntries(
-        Object.entries(pushed).map(([name, value]) => [name, encodeURIComponent(value)]),
-      ),
-      [SHA512_METADATA]: sha512,
-    },
+  const committed = await blocks.commit({
+    metadata: { ...percentEncoded(pushed), [SHA512_METADATA]: sha512 },
     blobHTTPHeaders: { blobContentType: 'application/octet-stream' },
   });
+  const { blob } = blocks;
   const name = blob.name;
   if (judgement.kind !== 'nupkg') return { ok: true, blob: name };
   // The indexer lists the upload by its blob's creation time; reading it back gives the same.

@@ -2,13 +2,14 @@ import { PassThrough, Readable } from 'node:stream';
 import { once } from 'node:events';
 import { crc32 } from 'node:zlib';
 import yazl from 'yazl';
-import { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { Upstream } from '../feeds/feedTable';
 import { EntryLocation, KeyRecord } from '../index/location';
 import { keyDigest } from '../keys/clientKey';
 import { packageUidFor } from '../packages/packageUid';
 import { SYMBOL_INDEX_NAME } from '../index/symbolIndex';
 import { COMPRESSION_METHODS } from '../zip/packageZip';
+import { BLOCK_BYTES, percentEncoded, StagedBlocks } from '../storage/stagedBlocks';
 
 /** The owner of a package fetched from an upstream, as its blob metadata and its row record it. */
 export const UPSTREAM_OWNER_PREFIX = 'upstream:';
@@ -28,13 +29,6 @@ export function keysOfOwner<T extends { keys: readonly KeyRecord[] }>(
 ): T {
   if (!owner.startsWith(UPSTREAM_OWNER_PREFIX)) return analysis;
   return { ...analysis, keys: analysis.keys.map((record) => ({ ...record, source: 'upstream' })) };
-}
-
-/** Azure allows up to 4,000 MiB per block; 4 MiB keeps the memory of one fetch small. */
-const BLOCK_BYTES = 4 * 1024 ** 2;
-
-function blockId(index: number): string {
-  return Buffer.from(String(index).padStart(8, '0')).toString('base64');
 }
 
 /**
@@ -92,41 +86,6 @@ async function toClient(client: PassThrough, chunk: Buffer): Promise<void> {
   await Promise.race([once(client, 'drain'), once(client, 'close')]);
 }
 
-/** Staged blocks of a blob, committed once with the metadata the indexer reads. */
-class Blocks {
-  private readonly ids: string[] = [];
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-
-  constructor(private readonly blob: BlockBlobClient) {}
-
-  async add(bytes: Buffer): Promise<void> {
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
-    if (this.pendingBytes >= BLOCK_BYTES) await this.stage();
-  }
-
-  private async stage(): Promise<void> {
-    const id = blockId(this.ids.length);
-    await this.blob.stageBlock(id, Buffer.concat(this.pending), this.pendingBytes);
-    this.ids.push(id);
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-
-  /** The committed blob's ETag. Metadata is ASCII only: its values are percent-encoded. */
-  async commit(metadata: Record<string, string>): Promise<string> {
-    if (this.pendingBytes > 0) await this.stage();
-    const committed = await this.blob.commitBlockList(this.ids, {
-      metadata: Object.fromEntries(
-        Object.entries(metadata).map(([name, value]) => [name, encodeURIComponent(value)]),
-      ),
-      blobHTTPHeaders: { blobContentType: 'application/zip' },
-    });
-    return committed.etag ?? '';
-  }
-}
-
 /** The zip's times say nothing (the fetch time is in the blob's metadata): the earliest DOS date. */
 const ZIP_ENTRY_OPTIONS = { compress: false, forceDosTimestamp: true, mtime: new Date(1980, 0, 1) };
 
@@ -148,7 +107,7 @@ async function store(
   const index = JSON.stringify([{ clientKey: file.clientKey, blobPath: file.key }]);
   zip.addBuffer(Buffer.from(index, 'utf8'), SYMBOL_INDEX_NAME, ZIP_ENTRY_OPTIONS);
   zip.end();
-  const blocks = new Blocks(container.getBlockBlobClient(blob));
+  const blocks = new StagedBlocks(container.getBlockBlobClient(blob));
   const staged = (async () => {
     for await (const bytes of zip.outputStream as AsyncIterable<Buffer>) await blocks.add(bytes);
   })();
@@ -174,15 +133,18 @@ async function store(
   }
   // The client has every byte: it need not wait for the commit.
   client.end();
-  const blobEtag = await blocks.commit({
-    owner: upstreamOwner(file.upstream),
-    upstreamurl: file.url,
-    fetchedat: new Date().toISOString(),
+  const committed = await blocks.commit({
+    metadata: percentEncoded({
+      owner: upstreamOwner(file.upstream),
+      upstreamurl: file.url,
+      fetchedat: new Date().toISOString(),
+    }),
+    blobHTTPHeaders: { blobContentType: 'application/zip' },
   });
   return {
     packageUid: packageUidFor(file.feed, name),
     blob,
-    blobEtag,
+    blobEtag: committed.etag ?? '',
     entry: file.key,
     // The first local header has no extra field (forceDosTimestamp) and names the entry.
     dataOffset: 30 + Buffer.byteLength(file.key, 'utf8'),
