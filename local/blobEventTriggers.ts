@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { DefinitionOf } from '../functions/definition';
@@ -8,6 +9,10 @@ import {
   EventGridEvent,
 } from '../shared/indexing/blobEvent';
 import { LogLine } from './invocation';
+
+/** Where the events sent are recorded: the Functions host's own container, as blob receipts are. */
+const RECEIPTS_CONTAINER = 'azure-webjobs-hosts';
+const RECEIPTS_PREFIX = 'symfeed-local/blob-events/';
 
 /** A queue function fed by the blob events of a container. */
 type Subscribed = DefinitionOf<'queue'> & { readonly blobEventsOf: string };
@@ -22,9 +27,15 @@ export function isSubscribed(definition: DefinitionOf<'queue'>): definition is S
  * exactly as Event Grid writes it (one event in the Event Grid schema, its JSON base64-encoded).
  * The queue function then takes them like any other messages. A blob seen before and gone now
  * was deleted. A send that fails is tried again at the next scan, as Event Grid retries delivery.
+ *
+ * What was sent is kept in storage, not only in memory, as the Functions host keeps its blob
+ * receipts in `azure-webjobs-hosts`: Event Grid sends one event a change whether the app runs or
+ * not, so a restarted host sends the changes made while it was down and nothing else. Sending
+ * every blob again on start made a package whose run was cut off run twice at once (the new
+ * event beside the old message coming back).
  */
 export class BlobEventScanner {
-  private readonly seen = new Map<string, string>();
+  private seen: Map<string, string> | undefined;
   private listing: Promise<void> | undefined;
   private sequence = 0;
 
@@ -47,6 +58,7 @@ export class BlobEventScanner {
   }
 
   private async scanAll(): Promise<void> {
+    this.seen ??= await this.sentBefore();
     for (const definition of this.definitions) {
       try {
         await this.scanContainer(definition);
@@ -56,14 +68,43 @@ export class BlobEventScanner {
     }
   }
 
+  /** The ETag each blob had when its last event was sent, by earlier runs of this host too. */
+  private async sentBefore(): Promise<Map<string, string>> {
+    const receipts = this.container(RECEIPTS_CONTAINER);
+    await receipts.createIfNotExists();
+    const sent = new Map<string, string>();
+    for await (const receipt of receipts.listBlobsFlat({
+      prefix: RECEIPTS_PREFIX,
+      includeMetadata: true,
+    })) {
+      const { etag, blob } = receipt.metadata ?? {};
+      if (etag !== undefined && blob !== undefined) sent.set(decodeURIComponent(blob), etag);
+    }
+    return sent;
+  }
+
+  private async remember(id: string, etag: string | undefined): Promise<void> {
+    // Named by a digest: the id may be as long as a blob name may be, and not ASCII.
+    const digest = createHash('sha256').update(id).digest('hex');
+    const receipt = this.container(RECEIPTS_CONTAINER).getBlockBlobClient(RECEIPTS_PREFIX + digest);
+    if (etag === undefined) {
+      this.seen!.delete(id);
+      await receipt.deleteIfExists();
+    } else {
+      this.seen!.set(id, etag);
+      await receipt.upload('', 0, { metadata: { etag, blob: encodeURIComponent(id) } });
+    }
+  }
+
   private async scanContainer(definition: Subscribed): Promise<void> {
+    const seen = this.seen!;
     const container = this.container(definition.blobEventsOf);
     const present = new Set<string>();
-    const key = (name: string) => `${definition.name}\n${name}`;
+    const key = (name: string) => `${definition.name}/${name}`;
     for await (const blob of container.listBlobsFlat()) {
       present.add(key(blob.name));
       const etag = blob.properties.etag ?? '';
-      if (this.seen.get(key(blob.name)) === etag) continue;
+      if (seen.get(key(blob.name)) === etag) continue;
       await this.send(definition, container, BLOB_CREATED, blob.name, {
         api: 'PutBlob',
         // Event Grid's is unquoted, as listings give it (a blob's properties quote it).
@@ -72,17 +113,17 @@ export class BlobEventScanner {
         contentLength: blob.properties.contentLength ?? 0,
         blobType: blob.properties.blobType ?? 'BlockBlob',
       });
-      this.seen.set(key(blob.name), etag);
+      await this.remember(key(blob.name), etag);
     }
     const prefix = key('');
-    for (const id of [...this.seen.keys()]) {
+    for (const id of [...seen.keys()]) {
       if (!id.startsWith(prefix) || present.has(id)) continue;
       await this.send(definition, container, BLOB_DELETED, id.slice(prefix.length), {
         api: 'DeleteBlob',
         contentType: 'application/octet-stream',
         blobType: 'BlockBlob',
       });
-      this.seen.delete(id);
+      await this.remember(id, undefined);
     }
   }
 
