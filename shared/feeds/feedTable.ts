@@ -26,6 +26,15 @@ export type RetentionPolicy = z.infer<typeof retentionPolicySchema>;
 export const MAX_UPSTREAMS = 8;
 const MAX_UPSTREAM_HEADERS = 8;
 
+/** Another server symfeed asks (an upstream, a mirror's source): no credentials in its URL. */
+const serverUrlSchema = z
+  .string()
+  .max(2048)
+  .refine(
+    isBaseUrl,
+    'must be an absolute http or https URL without credentials, query or fragment',
+  );
+
 /**
  * A symbol server a plain feed asks for keys none of its packages has: `ssqp` (SSQP/SymSrv: the
  * key is appended to the URL) or `debuginfod` (ELF keys as /buildid/<id>/...). `headers` are sent
@@ -34,14 +43,7 @@ const MAX_UPSTREAM_HEADERS = 8;
 export const upstreamSchema = z
   .object({
     kind: z.enum(['ssqp', 'debuginfod']),
-    url: z
-      .string()
-      .max(2048)
-      .refine(
-        isBaseUrl,
-        'must be an absolute http or https URL without credentials, query or fragment',
-      )
-      .transform((url) => url.replace(/\/+$/, '')),
+    url: serverUrlSchema.transform((url) => url.replace(/\/+$/, '')),
     headers: z
       .record(
         z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'a header name is letters, digits and hyphens'),
@@ -64,13 +66,7 @@ export type Upstream = z.infer<typeof upstreamSchema>;
  */
 export const mirrorSchema = z
   .object({
-    url: z
-      .string()
-      .max(2048)
-      .refine(
-        isBaseUrl,
-        'must be an absolute http or https URL without credentials, query or fragment',
-      ),
+    url: serverUrlSchema,
     /** `v3`: a symfeed feed's catalog (the default); `v2`: any NuGet v2 OData feed, by LastUpdated. */
     protocol: z.enum(['v3', 'v2']).optional(),
     token: z
