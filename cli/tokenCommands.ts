@@ -1,3 +1,4 @@
+import { TokenCache } from '../shared/feeds/tokenCache';
 import { feedTokens, issueToken, revokeTokenById } from '../shared/admin/manage';
 import { TokenInfo } from '../shared/feeds/tokens';
 import { exactly, list, parse, table, UsageError } from './args';
@@ -55,7 +56,9 @@ export async function tokenCommand(args: readonly string[], out: Output): Promis
     }
     case 'revoke': {
       const [id] = exactly(parse(rest, {}).positionals, 1, 'token revoke needs one token id');
-      out.line(`revoked ${describe(await revokeTokenById(await cliStorage(), id))}`);
+      out.line(
+        `revoked ${describe(await revokeTokenById(new TokenCache((await cliStorage()).tokensTable), id))}`,
+      );
       return 0;
     }
     default:

@@ -9,11 +9,12 @@ export function servingPorts({
   settings,
   storage,
   feeds,
+  tokens,
   locations,
   hotFiles,
   upstreams,
 }: Runtime): ServingPorts {
-  return { settings, storage, feeds, locations, hotFiles, upstreams };
+  return { settings, storage, feeds, tokens, locations, hotFiles, upstreams };
 }
 
 /** The NuGet and admin APIs use the same: both ask for deletes, and the admin API writes feeds. */
@@ -21,12 +22,14 @@ export function apiPorts({
   settings,
   storage,
   feeds,
+  tokens,
   locations,
 }: Runtime): NuGetPorts & AdminPorts {
   return {
     settings,
     storage,
     feeds,
+    tokens,
     hidePackage: (feed, packageUid) => locations.hidePackage(feed, packageUid),
   };
 }

@@ -1,5 +1,6 @@
 import { settings, Settings } from './config/settings';
 import { FeedCache } from './feeds/feedCache';
+import { TokenCache } from './feeds/tokenCache';
 import { HotFiles } from './serve/hotFiles';
 import { LocationCache } from './serve/locationCache';
 import { createStorageClients, StorageClients } from './storage/clients';
@@ -14,6 +15,7 @@ export interface Runtime {
   readonly settings: Settings;
   readonly storage: StorageClients;
   readonly feeds: FeedCache;
+  readonly tokens: TokenCache;
   readonly locations: LocationCache;
   readonly hotFiles: HotFiles;
   readonly upstreams: Upstreams;
@@ -29,6 +31,7 @@ export function createRuntime(config: Settings): Runtime {
     settings: config,
     storage,
     feeds,
+    tokens: new TokenCache(storage.tokensTable),
     locations,
     hotFiles: new HotFiles(config.SYMFEED_HOT_FILE_BYTES, config.SYMFEED_HOT_CACHE_BYTES),
     upstreams: new Upstreams({

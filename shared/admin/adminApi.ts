@@ -3,6 +3,7 @@ import { RestError } from '@azure/storage-blob';
 import { z } from 'zod';
 import { Settings } from '../config/settings';
 import { FeedCache } from '../feeds/feedCache';
+import { TokenCache } from '../feeds/tokenCache';
 import { FeedError, getFeed, listFeeds, shownFeed } from '../feeds/feedTable';
 import { DeleteRequestDeps } from '../packages/deletePackage';
 import {
@@ -48,6 +49,8 @@ export interface AdminPorts extends DeleteRequestDeps {
    * new settings at once, not when its memory of the old ones expires.
    */
   readonly feeds: Pick<FeedCache, 'create' | 'update' | 'delete'>;
+  /** Tokens are revoked through it: this process refuses a revoked token at once. */
+  readonly tokens: Pick<TokenCache, 'revoke'>;
   readonly hidePackage: (feed: string, packageUid: string) => void;
 }
 
@@ -137,8 +140,8 @@ const operations = {
     return { status: 200, body: { tokens: await feedTokens(storage, param(request, 'feed')) } };
   },
 
-  async revokeToken({ storage }, request) {
-    const info = await revokeTokenById(storage, param(request, 'id'));
+  async revokeToken({ tokens }, request) {
+    const info = await revokeTokenById(tokens, param(request, 'id'));
     return { status: 200, body: info, audit: `revoked token ${info.id} of feed ${info.feed}` };
   },
 

@@ -1,14 +1,8 @@
 import { z } from 'zod';
 import { feedNameSchema } from '../feeds/feedName';
 import { FeedError, feedInputSchema, getFeed } from '../feeds/feedTable';
-import {
-  createToken,
-  listTokens,
-  parseLifetime,
-  revokeToken,
-  scopeSchema,
-  TokenInfo,
-} from '../feeds/tokens';
+import { createToken, listTokens, parseLifetime, scopeSchema, TokenInfo } from '../feeds/tokens';
+import { TokenCache } from '../feeds/tokenCache';
 import {
   deleteMessageSchema,
   DeleteRequestDeps,
@@ -117,8 +111,12 @@ export async function feedTokens(storage: StorageClients, feed?: string): Promis
   return listedUnderFeed(storage, feed, await listTokens(storage.tokensTable, validFeedName(feed)));
 }
 
-export async function revokeTokenById(storage: StorageClients, id: string): Promise<TokenInfo> {
-  const info = await revokeToken(storage.tokensTable, id.trim().toLowerCase());
+/** Through the process's token memory, so that this process refuses the token at once. */
+export async function revokeTokenById(
+  tokens: Pick<TokenCache, 'revoke'>,
+  id: string,
+): Promise<TokenInfo> {
+  const info = await tokens.revoke(id.trim().toLowerCase());
   if (!info) throw new FeedError(`no token has the id "${id}"; token list shows them`, 404);
   return info;
 }

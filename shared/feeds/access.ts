@@ -1,6 +1,9 @@
-import { TableClient } from '@azure/data-tables';
 import { Feed } from './feedTable';
-import { checkToken, Scope, TokenInfo, TOKENS_IN_TEXT } from './tokens';
+import { TokenCache } from './tokenCache';
+import { Scope, TokenInfo, TOKENS_IN_TEXT } from './tokens';
+
+/** How access looks a presented token up. */
+export type TokenLookup = Pick<TokenCache, 'check'>;
 
 /** What a request presents: a token from the path, HTTP Basic (password) or a bearer token. */
 export type Credentials =
@@ -51,7 +54,7 @@ const REASONS = {
  * the refusal to send (401 for no or bad credentials, 403 for another feed's token).
  */
 export async function identify(
-  tokens: TableClient,
+  tokens: TokenLookup,
   feed: Feed,
   credentials: Credentials,
 ): Promise<{ ok: true; info: TokenInfo } | (AccessDecision & { ok: false })> {
@@ -71,7 +74,7 @@ export async function identify(
       challenge: challenge(feed),
     };
   }
-  const check = await checkToken(tokens, credentials.token);
+  const check = await tokens.check(credentials.token);
   if (!check.valid) {
     return {
       ok: false,
@@ -100,7 +103,7 @@ export function hasScope(info: TokenInfo, scope: Scope): boolean {
  * aggregate only, never its members directly.
  */
 export async function authorize(
-  tokens: TableClient,
+  tokens: TokenLookup,
   feed: Feed,
   scope: Scope,
   credentials: Credentials,

@@ -47,7 +47,8 @@ const rowSchema = z.object({
   label: z.string().optional(),
 });
 
-function hashToken(token: string): string {
+/** The only form of a token symfeed keeps, in storage and in memory. */
+export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
@@ -116,7 +117,15 @@ export async function checkToken(
   now = new Date(),
 ): Promise<TokenCheck> {
   if (!isTokenFormat(presented)) return { valid: false, reason: 'malformed' };
-  const hash = hashToken(presented);
+  const found = await findToken(table, hashToken(presented));
+  return found.valid ? validity(found.info, now) : found;
+}
+
+/** A token's row by the hash of the token, as stored: unknown, revoked, or its details. */
+export async function findToken(
+  table: TableClient,
+  hash: string,
+): Promise<{ valid: true; info: TokenInfo } | { valid: false; reason: 'unknown' | 'revoked' }> {
   let row: z.infer<typeof rowSchema>;
   try {
     row = rowSchema.parse(await table.getEntity(TOKEN_PARTITION, hash));
@@ -130,8 +139,13 @@ export async function checkToken(
     return { valid: false, reason: 'unknown' };
   }
   if (row.revoked) return { valid: false, reason: 'revoked' };
-  if (row.expiresAt && new Date(row.expiresAt) <= now) return { valid: false, reason: 'expired' };
   return { valid: true, info: toInfo(row) };
+}
+
+/** Expiry is judged at each use, so a remembered token still stops at its time. */
+export function validity(info: TokenInfo, now: Date): TokenCheck {
+  if (info.expiresAt && new Date(info.expiresAt) <= now) return { valid: false, reason: 'expired' };
+  return { valid: true, info };
 }
 
 export async function listTokens(table: TableClient, feed?: string): Promise<TokenInfo[]> {
@@ -145,7 +159,10 @@ export async function listTokens(table: TableClient, feed?: string): Promise<Tok
   return tokens;
 }
 
-/** Revokes by public id; takes effect on the next request, as tokens are not cached. */
+/**
+ * Revokes by public id. Processes remember valid tokens for a few seconds (TokenCache): the one
+ * that revokes through its cache forgets at once, the others when their memory expires.
+ */
 export async function revokeToken(table: TableClient, id: string): Promise<TokenInfo | undefined> {
   if (!/^[0-9a-f]{16}$/.test(id)) return undefined;
   const rows = table.listEntities({

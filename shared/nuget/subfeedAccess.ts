@@ -1,14 +1,13 @@
-import { authorize, Credentials, hasScope, identify } from '../feeds/access';
+import { authorize, Credentials, hasScope, identify, TokenLookup } from '../feeds/access';
 import { FeedCache } from '../feeds/feedCache';
 import { Feed } from '../feeds/feedTable';
 import { Scope } from '../feeds/tokens';
-import { StorageClients } from '../storage/clients';
 import { Subfeed } from './subfeed';
 
 /** What deciding access to a subfeed reads: the feed's settings and its tokens. */
 export interface SubfeedAccessPorts {
   readonly feeds: Pick<FeedCache, 'feed'>;
-  readonly storage: Pick<StorageClients, 'tokensTable'>;
+  readonly tokens: TokenLookup;
 }
 
 export type SubfeedAccess =
@@ -21,7 +20,7 @@ export type SubfeedAccess =
  * other than succeeded, an admin of the feed. Writes (`push`, `delete`) need their scope besides.
  */
 export async function authorizeSubfeed(
-  { feeds, storage }: SubfeedAccessPorts,
+  { feeds, tokens }: SubfeedAccessPorts,
   subfeed: Subfeed,
   credentials: Credentials,
   scope: Scope = 'read',
@@ -29,7 +28,7 @@ export async function authorizeSubfeed(
   const feed = await feeds.feed(subfeed.feed);
   if (!feed) return { ok: false, status: 404, message: `Feed "${subfeed.feed}" does not exist.` };
   if (subfeed.ownership === 'own') {
-    const who = await identify(storage.tokensTable, feed, credentials);
+    const who = await identify(tokens, feed, credentials);
     if (!who.ok) return who;
     if (scope !== 'read' && !hasScope(who.info, scope)) {
       return {
@@ -40,12 +39,7 @@ export async function authorizeSubfeed(
     }
     return { ok: true, feed, owner: who.info.owner };
   }
-  const decision = await authorize(
-    storage.tokensTable,
-    feed,
-    subfeed.plain ? scope : 'admin',
-    credentials,
-  );
+  const decision = await authorize(tokens, feed, subfeed.plain ? scope : 'admin', credentials);
   if (!decision.ok) return decision;
   return decision.owner === undefined
     ? { ok: true, feed }

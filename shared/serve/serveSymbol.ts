@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { createInflateRaw, inflateRawSync } from 'node:zlib';
 import { RestError } from '@azure/storage-blob';
-import { authorize, Credentials } from '../feeds/access';
+import { authorize, Credentials, TokenLookup } from '../feeds/access';
 import { Settings } from '../config/settings';
 import { feedNameSchema } from '../feeds/feedName';
 import { Feed, Visibility } from '../feeds/feedTable';
@@ -26,7 +26,8 @@ export interface ServingPorts {
     Settings,
     'SYMFEED_PUBLIC_MAX_AGE_SECONDS' | 'SYMFEED_PRIVATE_MAX_AGE_SECONDS'
   >;
-  readonly storage: Pick<StorageClients, 'tokensTable' | 'packagesContainer'>;
+  readonly storage: Pick<StorageClients, 'packagesContainer'>;
+  readonly tokens: TokenLookup;
   readonly feeds: Pick<FeedCache, 'feed'>;
   readonly locations: Pick<LocationCache, 'resolve' | 'invalidate'>;
   readonly hotFiles: HotFiles;
@@ -161,7 +162,7 @@ async function answer(
     if (!feed) return text(404, `Feed "${request.feed}" does not exist.`);
     facts.feed = feed.name;
     // Before any lookup: a caller who may not read the feed learns nothing of its keys.
-    const access = await authorize(ports.storage.tokensTable, feed, 'read', request.credentials);
+    const access = await authorize(ports.tokens, feed, 'read', request.credentials);
     if (!access.ok) {
       return text(
         access.status,

@@ -155,6 +155,27 @@ describe('on other instances', () => {
     );
   });
 
+  it('refuses within 5 s a token revoked by the CLI, which this host remembered as valid', async () => {
+    const file = await feedWithFile('cli-revoke', 'private');
+    const { token, info } = await createToken(stack.rt.storage.tokensTable, {
+      feed: 'cli-revoke',
+      scopes: ['read'],
+    });
+    const withToken = here(file.replace('/symbols/', `/auth/${token}/symbols/`));
+    expect(await status(withToken)).toBe(200);
+    await promisify(execFile)(
+      process.execPath,
+      [path.join(dist, 'cli/symfeed.js'), 'token', 'revoke', info.id],
+      {
+        env: { PATH: process.env.PATH ?? '', AzureWebJobsStorage: stack.azurite.connectionString },
+      },
+    );
+    const changed = Date.now();
+    expect(await untilStatus(withToken, 401, changed)).toBeLessThanOrEqual(
+      OTHER_INSTANCE_BOUND_MS + POLL_SLACK_MS,
+    );
+  });
+
   it('refuses within 5 s on one host a feed made private through the admin API of another', async () => {
     const file = await feedWithFile('two-hosts');
     second = await startSecondHost();
