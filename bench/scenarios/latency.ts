@@ -129,6 +129,7 @@ async function counted(
     url,
     connections: 1,
     seconds,
+    minRequests: 5,
     probe: () => {
       const at = proxy.total();
       return () => (beforeFirstByte += proxy.total() - at);

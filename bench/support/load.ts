@@ -93,17 +93,24 @@ export interface TtfbResult {
  * body says more about bandwidth than about how soon the server answers.
  */
 export async function ttfb(
-  options: LoadOptions & { readonly probe?: RequestProbe },
+  options: LoadOptions & {
+    readonly probe?: RequestProbe;
+    /** Requests made however long they take (a 100 MB body each, say): a p50 needs a few. */
+    readonly minRequests?: number;
+  },
 ): Promise<TtfbResult> {
   const target = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const samples: number[] = [];
   const expect = options.expectStatus ?? 200;
   let failures = 0;
+  let started = 0;
   const deadline = performance.now() + options.seconds * 1000;
+  const going = () => performance.now() < deadline || started < (options.minRequests ?? 0);
   const paths = options.paths ?? [target.pathname + target.search];
   const one = (path: string) =>
     new Promise<void>((resolve) => {
+      started++;
       const probed = options.probe?.();
       const start = performance.now();
       const request = http.get(
@@ -121,7 +128,7 @@ export async function ttfb(
     });
   await Promise.all(
     Array.from({ length: options.connections }, async (_, worker) => {
-      for (let i = worker; performance.now() < deadline; i++) {
+      for (let i = worker; going(); i++) {
         await one(options.pickPath?.() ?? (paths[i % paths.length] as string));
       }
     }),

@@ -56,6 +56,7 @@ function valueAt(report: BenchReport, path: string): unknown {
 
 const number = (value: unknown) => (typeof value === 'number' ? fmt(value) : '-');
 const mark = (met: boolean | null | undefined) => (met === false ? ' ✗' : met ? ' ✓' : '');
+const aimText = (aim: string) => aim.replace('>=', '≥').replace('<=', '≤');
 const runLabel = (report: BenchReport) =>
   `${report.quick ? 'quick' : 'full'}, ${report.date.slice(0, 10)}`;
 
@@ -74,10 +75,10 @@ export function markdownTables(runs: readonly BenchReport[]): string {
   const loopback = markdown(
     ['figure (loopback)', 'aim', ...runs.map(runLabel)],
     LOOPBACK_FIELDS.map((field) => {
-      const aim = runs.map((r) => r.aims[field]?.aim).find(Boolean) ?? 'none';
+      const aim = runs.map((r) => r.aims[field]?.aim).find(Boolean);
       return [
         `\`${field}\``,
-        aim,
+        aim ? aimText(aim) : 'none',
         ...runs.map((r) => `${number(valueAt(r, field))}${mark(r.aims[field]?.met)}`),
       ];
     }),
