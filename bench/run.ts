@@ -57,7 +57,7 @@ const PLAN = quick
       connections: [1, 16, 64],
       seconds: 1.5,
       downloads: 2,
-      latencySeconds: 1.5,
+      latencySeconds: 1,
       smallEntries: 10_000,
       largeBytes: 200 * MB,
       scaleKeys: 100_000,
