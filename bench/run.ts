@@ -1,36 +1,63 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { debuginfodScenario, DebuginfodResult } from './scenarios/debuginfod';
+import { bytesScenario } from './scenarios/bytes';
 import { FEED, publishFixtures } from './scenarios/fixtures';
 import { INDEX_FEED, indexingScenario } from './scenarios/indexing';
-import { rawScenario } from './scenarios/raw';
+import {
+  COLD_ENV,
+  INLINE_LIMIT_BYTES,
+  LatencyClass,
+  latencyAims,
+  latencyScenario,
+} from './scenarios/latency';
+import { privateScenario } from './scenarios/private';
+import { BURST_CONNECTIONS, rawScenario } from './scenarios/raw';
 import { scaleScenario } from './scenarios/scale';
 import { serveScenario, ServeCell } from './scenarios/serve';
 import { soakScenario } from './scenarios/soak';
 import { childPid } from './support/cpu';
+import { startLatencyProxy } from './support/latencyProxy';
 import { machine } from './support/machine';
-import { LATEST_JSON, ROOT } from './support/paths';
-import { Figure, figuresTable, fmt, met, table } from './support/report';
+import { BenchReport, markdownTables } from './support/markdown';
+import { LATEST_JSON, LATEST_RUN_JSON, ROOT } from './support/paths';
+import { Figure, figureKey, figuresTable, fmt, met, table } from './support/report';
 import { startServer, ServerProcess } from './support/serverProcess';
-import { MB, round } from './support/stats';
+import { MB, ratio, round } from './support/stats';
 import { startBenchStorage } from './support/storage';
 
 /**
- * `npm run bench [-- --quick] [-- --profile]`: starts a private Azurite and symfeed servers as
- * child processes, drives them from this process, prints a table and writes bench/latest.json.
- * --quick runs the same scenarios smaller and shorter (under 5 minutes); --profile writes a V8
- * CPU profile of every server to bench/profiles/.
+ * `npm run bench [-- --quick] [-- --profile] [-- --storage-latency <ms>]`: starts a private
+ * Azurite and symfeed servers as child processes, drives them from this process, prints a table
+ * and writes bench/latest.json (and latest-quick.json or latest-full.json). --quick runs the same
+ * scenarios smaller and shorter (under 5 minutes); --profile writes a V8 CPU profile of every
+ * server to bench/profiles/; --storage-latency sets the latency model's delay per storage
+ * response (default 5 ms). `npm run bench -- --table` runs nothing and prints the markdown table
+ * of the last quick and full runs.
  */
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
 const quick = args.has('--quick');
 const profileDir = args.has('--profile') ? path.join(ROOT, 'bench', 'profiles') : undefined;
+const storageLatencyMs = latencyArgument(argv);
+
+function latencyArgument(list: readonly string[]): number {
+  const at = list.indexOf('--storage-latency');
+  if (at < 0) return 5;
+  const value = Number(list[at + 1]);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new Error('--storage-latency takes a number of milliseconds, 0 or more');
+  }
+  return value;
+}
 
 const PLAN = quick
   ? {
       connections: [1, 16, 64],
       seconds: 1.5,
       downloads: 2,
+      latencySeconds: 1,
       smallEntries: 10_000,
       largeBytes: 200 * MB,
       scaleKeys: 100_000,
@@ -43,6 +70,7 @@ const PLAN = quick
       connections: [1, 16, 64],
       seconds: 10,
       downloads: 5,
+      latencySeconds: 5,
       smallEntries: 10_000,
       largeBytes: 2048 * MB,
       scaleKeys: 1_000_000,
@@ -59,14 +87,29 @@ function log(line: string): void {
 }
 
 async function main(): Promise<void> {
+  if (args.has('--table')) {
+    const runs = (['quick', 'full'] as const).flatMap((kind) =>
+      existsSync(LATEST_RUN_JSON[kind])
+        ? [JSON.parse(readFileSync(LATEST_RUN_JSON[kind], 'utf8')) as BenchReport]
+        : [],
+    );
+    if (runs.length === 0) throw new Error('no bench/latest-quick.json or latest-full.json yet');
+    console.log(markdownTables(runs));
+    return;
+  }
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   log(`symfeed bench${quick ? ' --quick' : ''}: starting Azurite`);
   const storage = await startBenchStorage([FEED, INDEX_FEED]);
   const servers: ServerProcess[] = [];
-  const start = async (name: string, roles: 'all' | 'http', env: Record<string, string> = {}) => {
+  const start = async (
+    name: string,
+    roles: 'all' | 'http',
+    env: Record<string, string> = {},
+    connectionString = storage.connectionString,
+  ) => {
     const server = await startServer({
       name,
-      storage: storage.connectionString,
+      storage: connectionString,
       roles,
       env,
       profileDir,
@@ -100,6 +143,32 @@ async function main(): Promise<void> {
       { seconds: PLAN.seconds, downloads: PLAN.downloads },
       log,
     );
+    const bytes = await bytesScenario(
+      storage,
+      cold.url,
+      fixtures,
+      raw.throughput,
+      PLAN.downloads,
+      log,
+    );
+    const privateFeed = await privateScenario(
+      hot.url,
+      fixtures,
+      { connections: 16, seconds: PLAN.seconds },
+      log,
+    );
+    const proxy = await startLatencyProxy(storage.ports, storageLatencyMs);
+    const latencyServer = await start('latency', 'http', COLD_ENV, proxy.connectionString);
+    const latency = await latencyScenario(
+      proxy,
+      latencyServer,
+      fixtures,
+      PLAN.latencySeconds,
+      log,
+    ).finally(async () => {
+      await latencyServer.stop();
+      await proxy.close();
+    });
     const peer = await debuginfodScenario(hot.url, fixtures.debugFiles, PLAN.peerSeconds, log);
     const soak = await soakScenario(hot, fixtures, PLAN.soak, log);
 
@@ -125,8 +194,22 @@ async function main(): Promise<void> {
     const rps = serveHot.find((c) => c.target === '4k-stored' && c.connections === 16);
     const ttfbWorst = [...raw.ttfb].sort((a, b) => (b.ratio ?? 0) - (a.ratio ?? 0))[0];
     const throughputWorst = [...raw.throughput].sort((a, b) => (a.ratio ?? 0) - (b.ratio ?? 0))[0];
+    const burst = serveHot
+      .filter((c) => c.connections === BURST_CONNECTIONS && c.target.startsWith('1m-'))
+      .sort((a, b) => a.megabytesPerSecond - b.megabytesPerSecond);
+    const burstWorst = burst[0];
+    const burstRatio = ratio(burstWorst?.megabytesPerSecond, raw.rawBurstMegabytesPerSecond);
+    const inline = latency.classes.filter((c) => c.size <= INLINE_LIMIT_BYTES);
+    const above = latency.classes.filter((c) => c.size > INLINE_LIMIT_BYTES);
+    const most = (classes: readonly LatencyClass[], pick: (c: LatencyClass) => number | null) =>
+      [...classes].sort((a, b) => (pick(b) ?? Infinity) - (pick(a) ?? Infinity))[0];
+    const latencyRatioWorst = most(inline, (c) => c.ratio);
+    const tripsInline = most(inline, (c) => c.roundTripsPerHit);
+    const tripsAbove = most(above, (c) => c.roundTripsPerHit);
+    const overheadWorst = most(latency.classes, (c) => c.overheadMs);
     const figures: Figure[] = [
       {
+        regime: 'loopback',
         name: `requestsPerSecond (4k-stored, hot, c=16)`,
         value: rps?.requestsPerSecond ?? null,
         unit: 'req/s',
@@ -136,6 +219,7 @@ async function main(): Promise<void> {
         aim: { op: '>=', limit: 1000 },
       },
       {
+        regime: 'loopback',
         name: `ttfbRatioVsRawBlob (cold p50, c=1, worst: ${ttfbWorst?.target})`,
         value: ttfbWorst?.symfeedColdTtfbP50Ms ?? null,
         unit: 'ms',
@@ -145,6 +229,7 @@ async function main(): Promise<void> {
         aim: { op: '<=', limit: 1.3 },
       },
       {
+        regime: 'loopback',
         name: `throughputRatioVsRawBlob (worst: ${throughputWorst?.target})`,
         value: throughputWorst?.symfeedMBps ?? null,
         unit: 'MB/s',
@@ -154,6 +239,107 @@ async function main(): Promise<void> {
         aim: { op: '>=', limit: 0.8 },
       },
       {
+        regime: 'loopback',
+        name: `gzipThroughputRatioVsRawBlob (100m-deflated, Accept-Encoding: gzip)`,
+        value: bytes.gzip.symfeedMBps,
+        unit: 'MB/s',
+        baseline: bytes.gzip.rawMBps,
+        baselineLabel: 'MB/s raw blob',
+        measured: bytes.gzip.ratio,
+        aim: { op: '>=', limit: 0.8 },
+      },
+      {
+        regime: 'loopback',
+        name: `inflateRatioVsZlib (100m-deflated, identity)`,
+        value: bytes.inflate.symfeedMBps,
+        unit: 'MB/s',
+        baseline: bytes.inflate.zlibMBps,
+        baselineLabel: 'MB/s zlib.inflateRawSync',
+        measured: bytes.inflate.ratio,
+        aim: { op: '>=', limit: 0.8 },
+      },
+      {
+        regime: 'loopback',
+        name: `crcCostPercent (zlib.crc32 of 100 MB / symfeed streaming it, worst)`,
+        value: bytes.crc[0]?.crcMs ?? null,
+        unit: 'ms',
+        baseline: Math.min(...bytes.crc.map((c) => c.streamMs)),
+        baselineLabel: 'ms streaming',
+        measured: bytes.crcCostPercent,
+        aim: { op: '<=', limit: 5 },
+      },
+      {
+        regime: 'loopback',
+        name: `burstMBps (hot 1 MB entries, c=${BURST_CONNECTIONS}, worst: ${burstWorst?.target})`,
+        value: burstWorst?.megabytesPerSecond ?? null,
+        unit: 'MB/s',
+        baseline: raw.rawBurstMegabytesPerSecond,
+        baselineLabel: 'MB/s raw blob',
+        measured: burstWorst?.megabytesPerSecond ?? null,
+      },
+      {
+        regime: 'loopback',
+        name: `burstRatioVsRawBlob (hot 1 MB entries / raw 1 MB blob, c=${BURST_CONNECTIONS})`,
+        value: burstWorst?.megabytesPerSecond ?? null,
+        unit: 'MB/s',
+        baseline: raw.rawBurstMegabytesPerSecond,
+        baselineLabel: 'MB/s raw blob',
+        measured: burstRatio,
+      },
+      {
+        regime: 'loopback',
+        name: `privateRpsRatio (4k-stored, Bearer token / public, hot, c=${privateFeed.connections})`,
+        value: privateFeed.private.requestsPerSecond,
+        unit: 'req/s',
+        baseline: privateFeed.public.requestsPerSecond,
+        baselineLabel: 'req/s public feed',
+        measured: privateFeed.privateRpsRatio,
+        aim: { op: '>=', limit: 0.9 },
+      },
+      {
+        regime: 'latency',
+        name: `latencyModel.ttfbRatioVsRawBlob (cold p50, c=1, worst up to ${INLINE_LIMIT_BYTES / 1024} KiB: ${latencyRatioWorst?.target})`,
+        value: latencyRatioWorst?.symfeedTtfbP50Ms ?? null,
+        unit: 'ms',
+        baseline: latencyRatioWorst?.rawTtfbP50Ms ?? null,
+        baselineLabel: 'ms raw blob',
+        measured: latencyRatioWorst?.ratio ?? null,
+        aim: { op: '<=', limit: 1.3 },
+      },
+      {
+        regime: 'latency',
+        key: 'latencyModel.storageRoundTripsPerColdHit.inline',
+        name: `latencyModel.storageRoundTripsPerColdHit (most up to ${INLINE_LIMIT_BYTES / 1024} KiB: ${tripsInline?.target})`,
+        value: tripsInline?.roundTripsPerHit ?? null,
+        unit: '',
+        baseline: null,
+        baselineLabel: '',
+        measured: tripsInline?.roundTripsPerHit ?? null,
+        aim: { op: '<=', limit: 1 },
+      },
+      {
+        regime: 'latency',
+        key: 'latencyModel.storageRoundTripsPerColdHit.above',
+        name: `latencyModel.storageRoundTripsPerColdHit (most above ${INLINE_LIMIT_BYTES / 1024} KiB: ${tripsAbove?.target})`,
+        value: tripsAbove?.roundTripsPerHit ?? null,
+        unit: '',
+        baseline: null,
+        baselineLabel: '',
+        measured: tripsAbove?.roundTripsPerHit ?? null,
+        aim: { op: '<=', limit: 2 },
+      },
+      {
+        regime: 'latency',
+        name: `latencyModel.overheadMs (TTFB - raw blob TTFB - other round trips x 4 KB raw blob TTFB, worst: ${overheadWorst?.target})`,
+        value: overheadWorst?.symfeedTtfbP50Ms ?? null,
+        unit: 'ms TTFB',
+        baseline: null,
+        baselineLabel: '',
+        measured: overheadWorst?.overheadMs ?? null,
+        aim: { op: '<=', limit: 0.5 },
+      },
+      {
+        regime: 'loopback',
         name: 'vsDebuginfod.rpsRatio (hot, c=16)',
         value: peer.symfeed.requestsPerSecond,
         unit: 'req/s',
@@ -163,6 +349,7 @@ async function main(): Promise<void> {
         aim: { op: '>=', limit: 1 },
       },
       {
+        regime: 'loopback',
         name: 'vsDebuginfod.p99Ratio (hot, c=16)',
         value: peer.symfeed.latencyP99Ms,
         unit: 'ms',
@@ -172,6 +359,7 @@ async function main(): Promise<void> {
         aim: { op: '<=', limit: 1 },
       },
       {
+        regime: 'loopback',
         name: `soak.requestsPerSecond (${soak.seconds} s, hits and misses, hot, c=${soak.connections})`,
         value: soak.requestsPerSecond,
         unit: 'req/s',
@@ -181,6 +369,7 @@ async function main(): Promise<void> {
         aim: { op: '>=', limit: 1000 },
       },
       {
+        regime: 'loopback',
         name: `soak.errors (${soak.requests} requests)`,
         value: soak.errors,
         unit: '',
@@ -190,6 +379,7 @@ async function main(): Promise<void> {
         aim: { op: '<=', limit: 0 },
       },
       {
+        regime: 'loopback',
         name: `soak.rssGrowthPercent (lowest RSS, end vs after ${soak.warmUpSeconds} s warm-up)`,
         value: soak.rssEndMB,
         unit: 'MB',
@@ -199,6 +389,7 @@ async function main(): Promise<void> {
         aim: { op: '<', limit: 10 },
       },
       {
+        regime: 'loopback',
         name: `indexKeysPerSecond (${indexing.small.keys} small entries)`,
         value: indexing.small.keysPerSecond,
         unit: 'keys/s',
@@ -208,6 +399,7 @@ async function main(): Promise<void> {
         aim: { op: '>=', limit: 5000 },
       },
       {
+        regime: 'loopback',
         name: `indexPeakRssMB (${fmt(indexing.large.bytes / MB, 0)} MB package)`,
         value: indexing.large.peakRssMB,
         unit: 'MB',
@@ -217,6 +409,7 @@ async function main(): Promise<void> {
         aim: { op: '<=', limit: 300 },
       },
       {
+        regime: 'loopback',
         name: `scaleP99Ratio (${fmt(scale.largeKeys)} vs ${fmt(scale.smallKeys)} keys, cold, c=16)`,
         value: scale.large.latencyP99Ms,
         unit: 'ms',
@@ -227,6 +420,8 @@ async function main(): Promise<void> {
       },
     ];
 
+    const perClass = (pick: (c: LatencyClass) => number | null) =>
+      Object.fromEntries(latency.classes.map((c) => [c.target, round(pick(c))]));
     const report = {
       quick,
       date: new Date().toISOString(),
@@ -239,16 +434,30 @@ async function main(): Promise<void> {
       indexKeysPerSecond: round(indexing.small.keysPerSecond, 0),
       indexPeakRssMB: round(indexing.large.peakRssMB, 0),
       scaleP99Ratio: round(scale.scaleP99Ratio),
+      gzipThroughputRatioVsRawBlob: round(bytes.gzip.ratio),
+      inflateRatioVsZlib: round(bytes.inflate.ratio),
+      crcCostPercent: round(bytes.crcCostPercent, 1),
+      burstMBps: round(burstWorst?.megabytesPerSecond ?? null, 0),
+      burstRatioVsRawBlob: round(burstRatio),
+      privateRpsRatio: round(privateFeed.privateRpsRatio),
+      latencyModel: {
+        storageLatencyMs,
+        appliedDelayP50Ms: round(latency.appliedDelayP50Ms, 3),
+        roundTripMs: round(latency.roundTripMs, 3),
+        inlineLimitBytes: INLINE_LIMIT_BYTES,
+        ttfbRatioVsRawBlob: perClass((c) => c.ratio),
+        storageRoundTripsPerColdHit: perClass((c) => c.roundTripsPerHit),
+        overheadMs: perClass((c) => c.overheadMs),
+      },
       soak: {
         requestsPerSecond: round(soak.requestsPerSecond, 0),
         errors: soak.errors,
         rssGrowthPercent: round(soak.rssGrowthPercent, 1),
       },
       aims: Object.fromEntries(
-        figures.map((f) => [
-          f.name.split(' ')[0],
-          { aim: `${f.aim.op} ${f.aim.limit}`, met: met(f) },
-        ]),
+        figures.flatMap((f) =>
+          f.aim ? [[figureKey(f), { aim: `${f.aim.op} ${f.aim.limit}`, met: met(f) }]] : [],
+        ),
       ),
       details: {
         serve: [...serveHot, ...serveCold],
@@ -256,7 +465,12 @@ async function main(): Promise<void> {
           ttfb: raw.ttfb,
           throughput: raw.throughput,
           rawSmallRequestsPerSecond: raw.rawSmallRequestsPerSecond,
+          rawBurstMegabytesPerSecond: raw.rawBurstMegabytesPerSecond,
         },
+        burst: burst.map((c) => ({ target: c.target, megabytesPerSecond: c.megabytesPerSecond })),
+        bytes,
+        private: privateFeed,
+        latencyModel: latency,
         debuginfod: peerDetails(peer),
         soak,
         indexing,
@@ -269,12 +483,18 @@ async function main(): Promise<void> {
         },
       },
     };
-    writeFileSync(LATEST_JSON, `${JSON.stringify(report, roundReplacer, 2)}\n`);
+    const json = `${JSON.stringify(report, roundReplacer, 2)}\n`;
+    writeFileSync(LATEST_JSON, json);
+    writeFileSync(LATEST_RUN_JSON[quick ? 'quick' : 'full'], json);
 
     const m = report.machine;
     console.log(`\nsymfeed bench${quick ? ' --quick' : ''}, ${report.date}`);
     console.log(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}, ${m.os}\n`);
-    console.log(figuresTable(figures));
+    console.log(figuresTable(figures, storageLatencyMs));
+    console.log(
+      `\nlatency model: +${storageLatencyMs} ms before each storage response's headers (applied: ${fmt(latency.appliedDelayP50Ms)} ms p50; a round trip, the 4 KB raw blob's TTFB: ${fmt(latency.roundTripMs)} ms p50); cold symfeed, c=1\n`,
+    );
+    console.log(latencyTable(latency.classes));
     console.log(`\nserve (TTFB from a separate pass; latency = whole response)\n`);
     console.log(serveTable([...serveHot, ...serveCold]));
     console.log(`\nindexing\n`);
@@ -331,6 +551,39 @@ function serveTable(cells: readonly ServeCell[]): string {
       `${c.cpu.symfeed}/${c.cpu.azurite}/${c.cpu.loadgen}`,
       String(c.failures),
     ]),
+  );
+}
+
+function latencyTable(classes: readonly LatencyClass[]): string {
+  return table(
+    [
+      'target',
+      'symfeed TTFB p50 ms',
+      'raw TTFB p50 ms',
+      'ratio',
+      'round trips/hit',
+      'before 1st byte',
+      'blob/table/queue',
+      'round trip ms',
+      'overhead ms',
+      'aims ratio/trips/overhead',
+    ],
+    classes.map((c) => {
+      const aims = latencyAims(c.size);
+      const by = c.roundTripsPerHitByService;
+      return [
+        c.target,
+        fmt(c.symfeedTtfbP50Ms),
+        fmt(c.rawTtfbP50Ms),
+        fmt(c.ratio),
+        fmt(c.roundTripsPerHit),
+        fmt(c.roundTripsBeforeFirstByte),
+        `${fmt(by.blob)}/${fmt(by.table)}/${fmt(by.queue)}`,
+        fmt(c.roundTripMs),
+        fmt(c.overheadMs),
+        `${aims.ratio === null ? '-' : `<= ${aims.ratio}`} / <= ${aims.roundTrips} / <= ${aims.overheadMs}`,
+      ];
+    }),
   );
 }
 

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ensureFeed } from '../../shared/feeds/feedTable';
+import { createToken } from '../../shared/feeds/tokens';
 import { StatusDocument } from '../../shared/packages/statusDocument';
 import { ELF_FIXTURES } from '../support/paths';
 import {
@@ -12,6 +14,8 @@ import {
 } from '../support/storage';
 
 export const FEED = 'default';
+/** A private feed holding the serve package's 4 KB stored entry under the same key. */
+export const PRIVATE_FEED = 'benchprivate';
 const RAW_CONTAINER = 'benchraw';
 
 /** One entry served in the serve scenarios, and the same bytes as a plain blob. */
@@ -38,6 +42,8 @@ export interface Fixtures {
   readonly missPath: string;
   readonly debugFiles: readonly DebugFile[];
   readonly servePackage: StatusDocument;
+  /** The 4 KB stored entry in PRIVATE_FEED, and a read token of that feed. */
+  readonly privateSmall: { readonly path: string; readonly token: string };
 }
 
 const KB = 1024;
@@ -69,8 +75,9 @@ export function debugFiles(): DebugFile[] {
 /**
  * Publishes what the serve, raw and debuginfod scenarios read: one package with 4 KB, 1 MB and
  * 100 MB entries, stored and deflated, mapped by symbol_index.json; a package of ELF debug files
- * under their .build-id paths; and every served byte again as a plain, publicly readable blob.
- * Stored and deflated entries of one size hold the same bytes, so one raw blob serves both.
+ * under their .build-id paths; every served byte again as a plain, publicly readable blob; and the
+ * 4 KB stored entry in a private feed, with a read token. Stored and deflated entries of one size
+ * hold the same bytes, so one raw blob serves both.
  */
 export async function publishFixtures(
   storage: BenchStorage,
@@ -113,9 +120,22 @@ export async function publishFixtures(
       zip.addBuffer(file.bytes, at);
     }
   });
+  const privateSpec = SMALL[0] as (typeof SMALL)[number];
+  await ensureFeed(clients.feedsTable, { name: PRIVATE_FEED, visibility: 'private' });
+  await uploadZip(clients, PRIVATE_FEED, 'serve.zip', (zip) => {
+    const index = [{ clientKey: clientKey(privateSpec.id), blobPath: `lib/${privateSpec.id}.bin` }];
+    zip.addBuffer(Buffer.from(JSON.stringify(index)), 'symbol_index.json');
+    zip.addBuffer(bytesOf(privateSpec.size), `lib/${privateSpec.id}.bin`, { compress: false });
+  });
+  const { token } = await createToken(clients.tokensTable, {
+    feed: PRIVATE_FEED,
+    scopes: ['read'],
+    label: 'bench',
+  });
   const servePackage = await waitIndexed(clients, FEED, 'serve.zip', 120_000);
   const debugPackage = await waitIndexed(clients, FEED, 'debug.zip', 60_000);
-  for (const doc of [servePackage, debugPackage]) {
+  const privatePackage = await waitIndexed(clients, PRIVATE_FEED, 'serve.zip', 60_000);
+  for (const doc of [servePackage, debugPackage, privatePackage]) {
     if (doc.state !== 'succeeded')
       throw new Error(`${doc.name} is ${doc.state}: ${doc.errors.join('; ')}`);
   }
@@ -125,5 +145,6 @@ export async function publishFixtures(
     missPath: `/F/${FEED}/symbols/bench-miss.bin/00000000miss/bench-miss.bin`,
     debugFiles: files,
     servePackage,
+    privateSmall: { path: `/F/${PRIVATE_FEED}/symbols/${clientKey(privateSpec.id)}`, token },
   };
 }

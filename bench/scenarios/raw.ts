@@ -2,7 +2,7 @@ import { download, load, ttfb } from '../support/load';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { EntryLocation } from '../../shared/index/location';
-import { median, percentile, ratio } from '../support/stats';
+import { MB, median, percentile, ratio } from '../support/stats';
 import { BenchStorage } from '../support/storage';
 import { Fixtures, ServeEntry } from './fixtures';
 import { ServeCell } from './serve';
@@ -37,7 +37,11 @@ export interface RawResult {
   readonly throughputRatioVsRawBlob: number | null;
   /** Plain GETs of the 4 KB blob at 16 connections: the baseline of requestsPerSecond. */
   readonly rawSmallRequestsPerSecond: number;
+  /** Plain GETs of the 1 MB blob at 64 connections: the baseline of burstMBps. */
+  readonly rawBurstMegabytesPerSecond: number;
 }
+
+export const BURST_CONNECTIONS = 64;
 
 /**
  * The raw limit: the same bytes as a plain blob, fetched straight from Azurite by a plain GET.
@@ -75,6 +79,14 @@ export async function rawScenario(
   const small = fixtures.small[0] as ServeEntry;
   const rawSmall = await load({ url: small.rawUrl, connections: 16, seconds: plan.seconds });
   log(`raw ${small.id} c=16: ${rawSmall.requestsPerSecond.toFixed(0)} req/s`);
+  const mid = fixtures.small.find((entry) => entry.size === MB);
+  if (!mid) throw new Error('no 1 MB entry for the burst');
+  const rawBurst = await load({
+    url: mid.rawUrl,
+    connections: BURST_CONNECTIONS,
+    seconds: plan.seconds,
+  });
+  log(`raw 1 MB blob c=${BURST_CONNECTIONS}: ${rawBurst.megabytesPerSecond.toFixed(0)} MB/s`);
   const throughput: Throughput[] = [];
   for (const entry of fixtures.big) {
     const symfeed = await downloads(`${symfeedCold}${entry.path}`, entry, plan.downloads);
@@ -106,6 +118,7 @@ export async function rawScenario(
       Math.min,
     ),
     rawSmallRequestsPerSecond: rawSmall.requestsPerSecond,
+    rawBurstMegabytesPerSecond: rawBurst.megabytesPerSecond,
   };
 }
 

@@ -24,7 +24,15 @@ export interface LoadOptions {
   /** Picks a path per request (for random keys); overrides `paths`. */
   readonly pickPath?: () => string;
   readonly expectStatus?: number;
+  /** Sent with every request (an Authorization header, say). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Called as `ttfb` writes each request; what it returns is called at that response's headers (to
+ * count what the server did before its first byte, say).
+ */
+export type RequestProbe = () => () => void;
 
 /**
  * Requests/s and latency with autocannon, run from this process: the server under test is
@@ -51,6 +59,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     duration: options.seconds,
     timeout: 30,
     ...(requests ? { requests } : {}),
+    ...(options.headers ? { headers: { ...options.headers } } : {}),
   });
   instance.on('response', (_client: unknown, status: number, _bytes: number, time: number) => {
     latencies.push(time);
@@ -83,21 +92,32 @@ export interface TtfbResult {
  * keep-alive connections. autocannon reports only the time to the last byte, which for a 1 MB
  * body says more about bandwidth than about how soon the server answers.
  */
-export async function ttfb(options: LoadOptions): Promise<TtfbResult> {
+export async function ttfb(
+  options: LoadOptions & {
+    readonly probe?: RequestProbe;
+    /** Requests made however long they take (a 100 MB body each, say): a p50 needs a few. */
+    readonly minRequests?: number;
+  },
+): Promise<TtfbResult> {
   const target = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   const samples: number[] = [];
   const expect = options.expectStatus ?? 200;
   let failures = 0;
+  let started = 0;
   const deadline = performance.now() + options.seconds * 1000;
+  const going = () => performance.now() < deadline || started < (options.minRequests ?? 0);
   const paths = options.paths ?? [target.pathname + target.search];
   const one = (path: string) =>
     new Promise<void>((resolve) => {
+      started++;
+      const probed = options.probe?.();
       const start = performance.now();
       const request = http.get(
-        { host: target.hostname, port: target.port, path, agent },
+        { host: target.hostname, port: target.port, path, agent, headers: options.headers },
         (response) => {
           samples.push(performance.now() - start);
+          probed?.();
           if (response.statusCode !== expect) failures++;
           response.resume();
           response.on('end', resolve);
@@ -108,7 +128,7 @@ export async function ttfb(options: LoadOptions): Promise<TtfbResult> {
     });
   await Promise.all(
     Array.from({ length: options.connections }, async (_, worker) => {
-      for (let i = worker; performance.now() < deadline; i++) {
+      for (let i = worker; going(); i++) {
         await one(options.pickPath?.() ?? (paths[i % paths.length] as string));
       }
     }),
@@ -122,14 +142,25 @@ export async function ttfb(options: LoadOptions): Promise<TtfbResult> {
   };
 }
 
+export interface Download {
+  /** MiB of the body as sent (compressed, for a gzip answer) per second. */
+  readonly megabytesPerSecond: number;
+  readonly bytes: number;
+  readonly seconds: number;
+  readonly ttfbMs: number;
+  readonly status: number;
+  readonly contentEncoding: string | undefined;
+}
+
 /** Streams one URL to the end over a fresh connection and returns MiB/s and time to first byte. */
 export function download(
   url: string,
-): Promise<{ megabytesPerSecond: number; bytes: number; ttfbMs: number; status: number }> {
+  headers?: Readonly<Record<string, string>>,
+): Promise<Download> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     http
-      .get(url, (response) => {
+      .get(url, { headers }, (response) => {
         const ttfbMs = performance.now() - start;
         let bytes = 0;
         response.on('data', (chunk: Buffer) => (bytes += chunk.length));
@@ -138,8 +169,10 @@ export function download(
           resolve({
             megabytesPerSecond: bytes / seconds / 1024 / 1024,
             bytes,
+            seconds,
             ttfbMs,
             status: response.statusCode ?? 0,
+            contentEncoding: response.headers['content-encoding'],
           });
         });
         response.on('error', reject);

@@ -1,17 +1,22 @@
 /** One headline figure of the report: what it is, what it is compared with, and its aim. */
 export interface Figure {
   readonly name: string;
+  /** Its path in latest.json, where its aim is recorded; default: the name's first word. */
+  readonly key?: string;
+  /** Azurite as it is, or behind the delay proxy of the latency model. */
+  readonly regime: 'loopback' | 'latency';
   readonly value: number | null;
   readonly unit: string;
   readonly baseline: number | null;
   readonly baselineLabel: string;
   /** The figure the aim applies to (a ratio, or the value itself for absolute aims). */
   readonly measured: number | null;
-  readonly aim: { readonly op: '<=' | '>=' | '<'; readonly limit: number };
+  /** None for a figure only reported (a burst's MB/s). */
+  readonly aim?: { readonly op: '<=' | '>=' | '<'; readonly limit: number };
 }
 
 export function met(figure: Figure): boolean | null {
-  if (figure.measured === null) return null;
+  if (figure.measured === null || !figure.aim) return null;
   switch (figure.aim.op) {
     case '<=':
       return figure.measured <= figure.aim.limit;
@@ -46,17 +51,22 @@ export function table(header: readonly string[], rows: readonly (readonly string
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-export function figuresTable(figures: readonly Figure[]): string {
+export function figureKey(figure: Figure): string {
+  return figure.key ?? (figure.name.split(' ')[0] as string);
+}
+
+export function figuresTable(figures: readonly Figure[], latencyMs: number): string {
   return table(
-    ['figure', 'value', 'baseline', 'ratio/measured', 'aim', 'met'],
+    ['figure', 'storage', 'value', 'baseline', 'ratio/measured', 'aim', 'met'],
     figures.map((f) => {
       const ok = met(f);
       return [
         f.name,
+        f.regime === 'loopback' ? 'loopback' : `+${latencyMs} ms`,
         `${fmt(f.value)} ${f.unit}`.trim(),
         f.baseline === null ? `- ${f.baselineLabel}` : `${fmt(f.baseline)} ${f.baselineLabel}`,
         fmt(f.measured),
-        `${f.aim.op} ${fmt(f.aim.limit)}`,
+        f.aim ? `${f.aim.op} ${fmt(f.aim.limit)}` : 'none',
         ok === null ? 'n/a' : ok ? 'met' : 'NOT MET',
       ];
     }),

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
-import { RunningAzurite, startAzurite } from '../../local/azurite';
+import { AzuritePorts, RunningAzurite, startAzurite } from '../../local/azurite';
 import { ensureFeed } from '../../shared/feeds/feedTable';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { INDEXED_STATES } from '../../shared/packages/states';
@@ -10,6 +10,7 @@ import { freePorts } from '../../local/ports';
 
 export interface BenchStorage {
   readonly azurite: RunningAzurite;
+  readonly ports: AzuritePorts;
   readonly connectionString: string;
   readonly clients: StorageClients;
 }
@@ -22,7 +23,7 @@ export async function startBenchStorage(feeds: readonly string[]): Promise<Bench
   const clients = createStorageClients(azurite.connection);
   await ensureStorage(clients);
   for (const name of feeds) await ensureFeed(clients.feedsTable, { name, visibility: 'public' });
-  return { azurite, connectionString: azurite.connectionString, clients };
+  return { azurite, ports, connectionString: azurite.connectionString, clients };
 }
 
 export type ZipWriter = (zip: yazl.ZipFile) => void;
