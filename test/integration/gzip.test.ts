@@ -11,8 +11,8 @@ import { startStack, Stack } from '../support/stack';
 
 /**
  * Deflated entries go to clients that take gzip as `Content-Encoding: gzip`, their raw deflate
- * bytes framed as a gzip member, never inflated; curl (installed on the machine and in CI, Debian
- * package curl, which .ci/run installs) decodes them with --compressed and gets the file's exact bytes. Hot (in memory) and
+ * bytes framed as a gzip member, never inflated; curl (Debian package curl, which .ci/run
+ * installs) decodes them with --compressed and gets the file's exact bytes. Hot (in memory) and
  * cold (streamed) entries alike: the hot-file size is 64 KiB here.
  */
 const run = promisify(execFile);
