@@ -263,7 +263,12 @@ async function hotFile(
     facts.cache = 'hot';
     return cached;
   }
-  const holds = location.compressedSize + (gzip ? GZIP_FRAME_BYTES : location.size);
+  // While it fills: the bytes read, and beside them the inflated file or the gzip member.
+  const holds =
+    location.method === COMPRESSION_METHODS.stored
+      ? location.size
+      : location.compressedSize +
+        (gzip ? location.compressedSize + GZIP_FRAME_BYTES : location.size);
   return ports.hotFiles.fill(key, holds, async () => {
     const file = await readHotFile(ports, location, gzip);
     if (Buffer.isBuffer(file)) ports.hotFiles.set(key, file);
