@@ -1,6 +1,6 @@
 import { HttpRequest, HttpResponseInit } from '@azure/functions';
 import { credentialsFrom } from '../shared/feeds/access';
-import { debuginfodKey } from '../shared/serve/debuginfod';
+import { debuginfodHeaders, debuginfodKey } from '../shared/serve/debuginfod';
 import { runtime } from '../shared/runtime';
 import { servingPorts } from './ports';
 import { serveSymbol, SymbolResponse } from '../shared/serve/serveSymbol';
@@ -24,14 +24,18 @@ async function answer(request: HttpRequest): Promise<SymbolResponse> {
       body: `${key.reason}\n`,
     };
   }
-  return serveSymbol(servingPorts(runtime()), {
+  const response = await serveSymbol(servingPorts(runtime()), {
     method: request.method === 'HEAD' ? 'HEAD' : 'GET',
     feed: request.params.feed ?? '',
     rawKey: key.key,
     range: request.headers.get('range'),
     ifNoneMatch: request.headers.get('if-none-match'),
+    acceptEncoding: request.headers.get('accept-encoding'),
     credentials: credentialsFrom(request.headers.get('authorization'), request.params.token),
   });
+  const file = response.file;
+  if (!file || response.status >= 400) return response;
+  return { ...response, headers: { ...response.headers, ...debuginfodHeaders(file) } };
 }
 
 export const debuginfod: FunctionDefinition = {

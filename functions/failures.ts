@@ -5,7 +5,9 @@ import {
   HttpResponseInit,
   InvocationContext,
 } from '@azure/functions';
+import { finished, Readable } from 'node:stream';
 import { redactUrl } from '../shared/feeds/access';
+import { DamagedEntryError } from '../shared/serve/verifiedEntry';
 import { FunctionDefinition } from './definition';
 
 /** How much of an answer's own message stands in for a cause the answer does not give. */
@@ -41,6 +43,14 @@ function logged(handler: HttpHandler): HttpHandler {
     }
     const status = response.status ?? 200;
     if (status >= 500) logFailure(request, context, status, causeOf(response));
+    else if (response.body instanceof Readable) {
+      // Its headers are gone: a body that breaks off on damage is logged as it happens.
+      finished(response.body, (error) => {
+        if (error instanceof DamagedEntryError) {
+          logFailure(request, context, status, `aborted after the headers: ${error.message}`);
+        }
+      });
+    }
     return response;
   };
 }

@@ -17,6 +17,7 @@ function handler(prefixSegments: number) {
         rawKey: rawPathTail(request.url, prefixSegments),
         range: request.headers.get('range'),
         ifNoneMatch: request.headers.get('if-none-match'),
+        acceptEncoding: request.headers.get('accept-encoding'),
         credentials: credentialsFrom(request.headers.get('authorization'), request.params.token),
       }),
     );

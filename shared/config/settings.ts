@@ -249,9 +249,9 @@ const settingsSchema = z.object({
     .max(4 * 1024 ** 3 - 1024 ** 2, 'must be below 4 GiB (4293918720 at most)')
     .default(1024 ** 3),
   /** Served files up to this size stay in memory once read (0: none)... */
-  SYMFEED_HOT_FILE_BYTES: nonNegativeInt(64 * 1024),
+  SYMFEED_HOT_FILE_BYTES: nonNegativeInt(8 * 1024 ** 2),
   /** ...up to this many bytes in all. */
-  SYMFEED_HOT_CACHE_BYTES: nonNegativeInt(64 * 1024 ** 2),
+  SYMFEED_HOT_CACHE_BYTES: nonNegativeInt(256 * 1024 ** 2),
   /**
    * Where clients reach symfeed (`https://symbols.example.com`, with a path if a proxy adds one):
    * NuGet documents link there. Unset, links follow the request's Host header, which any caller

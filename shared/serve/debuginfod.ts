@@ -1,3 +1,5 @@
+import { EntryLocation } from '../index/location';
+
 /**
  * Maps a debuginfod request (`/buildid/<hex>/debuginfo`) onto the SSQP key of an ELF symbol file.
  * Only `debuginfo` can be answered: an executable's SSQP key carries its file name, which a
@@ -16,4 +18,19 @@ export function debuginfodKey(
   }
   const id = buildId.toLowerCase().padEnd(40, '0');
   return { ok: true, key: `_.debug/elf-buildid-sym-${id}/_.debug` };
+}
+
+/**
+ * The headers debuginfod(8) adds to a file it found in an archive: the file's size (before any
+ * Content-Encoding, which debuginfod clients show progress against), its name inside the archive,
+ * and the archive. Names are percent-encoded where they would not be plain ASCII.
+ */
+export function debuginfodHeaders(
+  location: Pick<EntryLocation, 'size' | 'entry' | 'blob'>,
+): Record<string, string> {
+  return {
+    'X-DEBUGINFOD-SIZE': String(location.size),
+    'X-DEBUGINFOD-FILE': encodeURI(location.entry),
+    'X-DEBUGINFOD-ARCHIVE': encodeURI(location.blob),
+  };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback } from 'node:stream';
-import { createInflateRaw, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createInflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
 import { RestError } from '@azure/storage-blob';
 import { authorize, Credentials, TokenLookup } from '../feeds/access';
 import { Settings } from '../config/settings';
@@ -12,8 +13,10 @@ import { FeedCache } from '../feeds/feedCache';
 import { COMPRESSION_METHODS, implausibleCompressedSize } from '../zip/packageZip';
 import { readRange } from './blobRange';
 import { parseRange } from './byteRange';
+import { acceptsGzip, GZIP_FRAME_BYTES, GZIP_HEADER, gzipTrailer } from './contentCoding';
 import { HotFiles } from './hotFiles';
 import { LocationCache } from './locationCache';
+import { damageOf, verifiedEntry } from './verifiedEntry';
 import { isStorageFailure, StorageClients } from '../storage/clients';
 import { Upstreams } from '../upstream/askUpstreams';
 
@@ -41,6 +44,8 @@ export interface SymbolRequest {
   readonly rawKey: string;
   readonly range?: string | null;
   readonly ifNoneMatch?: string | null;
+  /** The request's Accept-Encoding: deflated entries go out as gzip to those that take it. */
+  readonly acceptEncoding?: string | null;
   readonly credentials: Credentials;
 }
 
@@ -52,6 +57,8 @@ export interface SymbolResponse {
   readonly feed?: string;
   /** For telemetry: hot when the file's bytes came from memory. */
   readonly cache?: 'hot' | 'cold';
+  /** The entry answered (200, 206, 304), for the debuginfod route's own headers. */
+  readonly file?: EntryLocation;
   /** For the log, never sent: why symfeed failed this answer (5xx). */
   readonly cause?: string;
 }
@@ -60,6 +67,7 @@ export interface SymbolResponse {
 interface Facts {
   feed?: string;
   cache?: 'hot';
+  file?: EntryLocation;
 }
 
 function text(status: number, message: string, extra: Record<string, string> = {}): SymbolResponse {
@@ -70,10 +78,13 @@ function text(status: number, message: string, extra: Record<string, string> = {
   };
 }
 
-/** Strong: the bytes of an entry in an indexed blob version never change. */
-function entityTag(location: EntryLocation): string {
+/**
+ * Strong: the bytes of an entry in an indexed blob version never change. Its gzip form is other
+ * bytes, so it has its own tag.
+ */
+function entityTag(location: EntryLocation, gzip: boolean): string {
   const digest = createHash('sha256')
-    .update(`${location.blobEtag}\n${location.blob}\n${location.dataOffset}`)
+    .update(`${location.blobEtag}\n${location.blob}\n${location.dataOffset}${gzip ? '\ngzip' : ''}`)
     .digest('base64url')
     .slice(0, 22);
   return `"${digest}"`;
@@ -81,29 +92,6 @@ function entityTag(location: EntryLocation): string {
 
 function etagMatches(header: string, etag: string): boolean {
   return header.trim() === '*' || header.split(',').some((tag) => tag.trim() === etag);
-}
-
-/**
- * Inflation of hostile data must not yield more than the size the central directory promised
- * (and that Content-Length announced), nor end short of it.
- */
-function exactLength(expected: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      seen += chunk.length;
-      if (seen > expected)
-        callback(new Error(`entry inflates past its declared ${expected} bytes`));
-      else callback(null, chunk);
-    },
-    flush(callback: TransformCallback) {
-      callback(
-        seen === expected
-          ? null
-          : new Error(`entry inflated to ${seen} of its declared ${expected} bytes`),
-      );
-    },
-  });
 }
 
 /**
@@ -247,18 +235,58 @@ async function fromUpstreams(
 /** The package blob is gone or replaced since its location was looked up. */
 const STALE = Symbol('stale location');
 
-/** A small entry's bytes, from memory or with one ranged read (inflated whole) that fills it. */
+/**
+ * Inflating in one call blocks the event loop for as long as it takes (about 20 ms for 8 MiB):
+ * above this, the inflating goes to zlib's thread pool. Below, the round trip there costs more
+ * than the work.
+ */
+const INFLATE_SYNC_BYTES = 64 * 1024;
+const inflateRawAsync = promisify(inflateRaw);
+
+/** Where a hot entry's bytes are kept: by form, as each form is sent whole. */
+function hotKey(location: EntryLocation, gzip: boolean): string {
+  return `${location.blob}\n${location.blobEtag}\n${location.dataOffset}${gzip ? '\ngzip' : ''}`;
+}
+
+/**
+ * A hot entry's bytes as sent, from memory or with one ranged read that fills it; undefined when
+ * fills under way already hold their budget, and the entry streams instead.
+ */
 async function hotFile(
   ports: ServingPorts,
   location: EntryLocation,
+  gzip: boolean,
   facts: Facts,
-): Promise<Buffer | typeof STALE | { damaged: string }> {
-  const key = `${location.blob}\n${location.blobEtag}\n${location.dataOffset}`;
+): Promise<Buffer | typeof STALE | { damaged: string } | undefined> {
+  const key = hotKey(location, gzip);
   const cached = ports.hotFiles.get(key);
   if (cached) {
     facts.cache = 'hot';
     return cached;
   }
+  // While it fills: the bytes read, and beside them the inflated file or the gzip member.
+  const holds =
+    location.method === COMPRESSION_METHODS.stored
+      ? location.size
+      : location.compressedSize +
+        (gzip ? location.compressedSize + GZIP_FRAME_BYTES : location.size);
+  return ports.hotFiles.fill(key, holds, async () => {
+    const file = await readHotFile(ports, location, gzip);
+    if (Buffer.isBuffer(file)) ports.hotFiles.set(key, file);
+    return file;
+  });
+}
+
+/**
+ * One ranged read of the entry, as its gzip member or inflated and checked once against the
+ * central directory (size and CRC-32): what passes is served from memory from then on unchecked.
+ * The gzip member is not inflated here: the client's gunzip checks the CRC-32 in its trailer.
+ */
+async function readHotFile(
+  ports: ServingPorts,
+  location: EntryLocation,
+  gzip: boolean,
+): Promise<Buffer | typeof STALE | { damaged: string }> {
   let raw: Buffer;
   try {
     raw = await ports.storage.packagesContainer
@@ -272,20 +300,21 @@ async function hotFile(
     }
     throw error;
   }
+  if (gzip) return Buffer.concat([GZIP_HEADER, raw, gzipTrailer(location.crc32, location.size)]);
   let file: Buffer;
   try {
+    const options = { maxOutputLength: location.size + 1 };
     file =
       location.method === COMPRESSION_METHODS.stored
         ? raw
-        : inflateRawSync(raw, { maxOutputLength: location.size + 1 });
+        : location.size <= INFLATE_SYNC_BYTES
+          ? inflateRawSync(raw, options)
+          : await inflateRawAsync(raw, options);
   } catch (error) {
     return { damaged: `it does not inflate (${(error as Error).message})` };
   }
-  if (file.length !== location.size) {
-    return { damaged: `it is ${file.length} bytes, not the ${location.size} its header declares` };
-  }
-  ports.hotFiles.set(key, file);
-  return file;
+  const damage = damageOf(location, file);
+  return damage ? { damaged: damage } : file;
 }
 
 function damaged(location: EntryLocation, why: string): SymbolResponse {
@@ -300,8 +329,10 @@ async function respond(
   cacheControl: string,
   facts: Facts,
 ): Promise<SymbolResponse | typeof STALE> {
-  const etag = entityTag(location);
   const stored = location.method === COMPRESSION_METHODS.stored;
+  // The deflate stream inside the package is already the body of a gzip member.
+  const gzip = !stored && acceptsGzip(request.acceptEncoding);
+  const etag = entityTag(location, gzip);
   const headers: Record<string, string> = {
     'Content-Type': 'application/octet-stream',
     ETag: etag,
@@ -309,7 +340,10 @@ async function respond(
     'Accept-Ranges': stored ? 'bytes' : 'none',
     'X-Symfeed-Package': encodeURIComponent(location.blob),
     'X-Symfeed-Package-Uid': location.packageUid,
+    ...(stored ? {} : { Vary: 'Accept-Encoding' }),
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
   };
+  facts.file = location;
   if (request.ifNoneMatch && etagMatches(request.ifNoneMatch, etag)) {
     return { status: 304, headers };
   }
@@ -323,20 +357,27 @@ async function respond(
   const [start, end] = range.kind === 'range' ? [range.start, range.end] : [0, location.size];
   if (range.kind === 'range')
     headers['Content-Range'] = `bytes ${start}-${end - 1}/${location.size}`;
-  headers['Content-Length'] = String(end - start);
+  headers['Content-Length'] = String(
+    gzip ? location.compressedSize + GZIP_FRAME_BYTES : end - start,
+  );
   const status = range.kind === 'range' ? 206 : 200;
   if (request.method === 'HEAD') return { status, headers };
-  if (location.size === 0) return { status, headers, body: '' };
+  if (location.size === 0 && !gzip) return { status, headers, body: '' };
 
   // Rows indexed before compressed sizes were checked may declare megabytes for a tiny file.
   const implausible = implausibleCompressedSize(location);
   if (implausible) return damaged(location, `it ${implausible}`);
   // One buffer never holds more than the hot-file size, whatever the entry's header declares.
-  if (Math.max(location.size, location.compressedSize) <= ports.hotFiles.maxFileBytes) {
-    const file = await hotFile(ports, location, facts);
+  const sent = gzip
+    ? location.compressedSize + GZIP_FRAME_BYTES
+    : Math.max(location.size, location.compressedSize);
+  if (sent <= ports.hotFiles.maxFileBytes) {
+    const file = await hotFile(ports, location, gzip, facts);
     if (file === STALE) return STALE;
-    if (!Buffer.isBuffer(file)) return damaged(location, file.damaged);
-    return { status, headers, body: file.subarray(start, end) };
+    if (file !== undefined) {
+      if (!Buffer.isBuffer(file)) return damaged(location, file.damaged);
+      return { status, headers, body: gzip ? file : file.subarray(start, end) };
+    }
   }
   const [readFrom, readLength] = stored
     ? [location.dataOffset + start, end - start]
@@ -345,14 +386,34 @@ async function respond(
   const blob = ports.storage.packagesContainer.getBlobClient(location.blob);
   const read = await readRange(blob, readFrom, readLength, location.blobEtag);
   if ('stale' in read) return STALE;
-  if (stored) return { status, headers, body: read.body };
+  // A part of a stored entry cannot be checked against the CRC-32 of the whole.
+  if (range.kind === 'range') return { status, headers, body: read.body };
+  if (gzip) return { status, headers, body: pipeWithErrors(read.body, gzipMember(location)) };
   return {
     status,
     headers,
-    body: pipeWithErrors(
-      read.body,
-      createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }),
-      exactLength(location.size),
-    ),
+    body: stored
+      ? pipeWithErrors(read.body, verifiedEntry(location))
+      : pipeWithErrors(
+          read.body,
+          createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }),
+          verifiedEntry(location),
+        ),
   };
+}
+
+/** The raw deflate bytes framed as one gzip member, as they stream. */
+function gzipMember(location: EntryLocation): Transform {
+  let started = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      if (!started) this.push(GZIP_HEADER);
+      started = true;
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      if (!started) this.push(GZIP_HEADER);
+      callback(null, gzipTrailer(location.crc32, location.size));
+    },
+  });
 }

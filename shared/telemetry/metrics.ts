@@ -63,7 +63,8 @@ function createInstruments(m: Meter): Instruments {
       advice: { explicitBucketBoundaries: TTFB_BUCKETS_MS },
     }),
     symbolBytes: m.createCounter(METRIC_NAMES.symbolBytes, {
-      description: 'Bytes of symbol files answered (the Content-Length of each hit)',
+      description:
+        'Bytes of symbol files sent (the Content-Length of each hit, compressed for a gzip answer; none for one that broke off damaged)',
       unit: 'By',
     }),
     indexRuns: m.createCounter(METRIC_NAMES.indexRuns, {

@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { finished, Readable } from 'node:stream';
+import { DamagedEntryError } from '../serve/verifiedEntry';
 import { IndexOutcome } from '../indexing/indexPackage';
 import {
   recordDelete,
@@ -20,7 +22,8 @@ interface CountedAnswer {
 /**
  * Counts one symbol request by how it was answered. The time to first byte runs until the answer
  * is ready to send: its headers known, a small file's bytes in hand, a large one's blob read
- * under way.
+ * under way. A streamed answer is counted when its stream ends: one that breaks off because the
+ * file is damaged counts as an error that served nothing.
  */
 export async function countedSymbolAnswer<T extends CountedAnswer>(
   route: SymbolRoute,
@@ -34,14 +37,23 @@ export async function countedSymbolAnswer<T extends CountedAnswer>(
     recordSymbolAnswer({ route, status: 500, cache: 'cold', ttfbMs: 0, bytes: 0 });
     throw error;
   }
-  recordSymbolAnswer({
+  const answered = {
     route,
     status: response.status,
     ...(response.feed === undefined ? {} : { feed: response.feed }),
     cache: response.cache ?? 'cold',
     ttfbMs: performance.now() - started,
     bytes: response.body === undefined ? 0 : Number(response.headers['Content-Length'] ?? 0),
-  });
+  };
+  if (!(response.body instanceof Readable)) {
+    recordSymbolAnswer(answered);
+    return response;
+  }
+  finished(response.body, (error) =>
+    recordSymbolAnswer(
+      error instanceof DamagedEntryError ? { ...answered, status: 500, bytes: 0 } : answered,
+    ),
+  );
   return response;
 }
 
