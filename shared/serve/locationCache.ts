@@ -1,8 +1,7 @@
 import { Settings } from '../config/settings';
 import { FeedCache } from '../feeds/feedCache';
 import { Feed } from '../feeds/feedTable';
-import { findLocation } from '../index/keyTable';
-import { EntryLocation, KeySource } from '../index/location';
+import { FoundLocation, findLocation } from '../index/keyTable';
 import { StorageClients } from '../storage/clients';
 import { TtlCache } from '../util/ttlCache';
 
@@ -11,7 +10,12 @@ const MAX_HIDDEN_PACKAGES = 10_000;
 /** Longer than any delete runs: once its rows are gone, the package is not found anyway. */
 const HIDDEN_MS = 24 * 3600 * 1000;
 
-export type ResolvedLocation = EntryLocation & { readonly source: KeySource };
+/**
+ * A small file's inline data comes with the location only from the row read that found it: the
+ * cache keeps locations without it (100,000 keys of 16 KiB each would be 1.6 GB); the file itself
+ * is then kept, bounded by bytes, among the hot files once served.
+ */
+export type ResolvedLocation = FoundLocation;
 
 /**
  * Key -> location lookups with a short memory. A location can change (a package is re-indexed or
@@ -58,8 +62,10 @@ export class LocationCache {
     if (cached.hit && !hidden(cached.value.packageUid)) return cached.value;
     if (!cached.hit && this.misses.get(id).hit) return undefined;
     const location = await findLocation(this.storage.symbolKeysTable, feed, key, hidden);
-    if (location) this.hits.set(id, location, this.settings.SYMFEED_LOCATION_CACHE_SECONDS * 1000);
-    else this.misses.set(id, undefined, this.settings.SYMFEED_MISS_CACHE_SECONDS * 1000);
+    if (location) {
+      const { inline: _inline, ...kept } = location;
+      this.hits.set(id, kept, this.settings.SYMFEED_LOCATION_CACHE_SECONDS * 1000);
+    } else this.misses.set(id, undefined, this.settings.SYMFEED_MISS_CACHE_SECONDS * 1000);
     return location;
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback } from 'node:stream';
-import { createInflateRaw, inflateRawSync } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
 import { RestError } from '@azure/storage-blob';
 import { authorize, Credentials } from '../feeds/access';
 import { Settings } from '../config/settings';
@@ -8,8 +8,10 @@ import { feedNameSchema } from '../feeds/feedName';
 import { Feed, Visibility } from '../feeds/feedTable';
 import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
+import { FoundLocation } from '../index/keyTable';
 import { FeedCache } from '../feeds/feedCache';
 import { COMPRESSION_METHODS, implausibleCompressedSize } from '../zip/packageZip';
+import { checkedEntryBytes } from '../zip/entryBytes';
 import { readRange } from './blobRange';
 import { parseRange } from './byteRange';
 import { HotFiles } from './hotFiles';
@@ -246,10 +248,13 @@ async function fromUpstreams(
 /** The package blob is gone or replaced since its location was looked up. */
 const STALE = Symbol('stale location');
 
-/** A small entry's bytes, from memory or with one ranged read (inflated whole) that fills it. */
+/**
+ * A small entry's bytes, from memory, else from the data its key row brought, else with one
+ * ranged read; checked and inflated whole, they fill the memory.
+ */
 async function hotFile(
   ports: ServingPorts,
-  location: EntryLocation,
+  location: EntryLocation & Pick<FoundLocation, 'inline'>,
   facts: Facts,
 ): Promise<Buffer | typeof STALE | { damaged: string }> {
   const key = `${location.blob}\n${location.blobEtag}\n${location.dataOffset}`;
@@ -260,31 +265,23 @@ async function hotFile(
   }
   let raw: Buffer;
   try {
-    raw = await ports.storage.packagesContainer
-      .getBlobClient(location.blob)
-      .downloadToBuffer(location.dataOffset, location.compressedSize, {
-        conditions: { ifMatch: location.blobEtag },
-      });
+    raw =
+      location.inline ??
+      (await ports.storage.packagesContainer
+        .getBlobClient(location.blob)
+        .downloadToBuffer(location.dataOffset, location.compressedSize, {
+          conditions: { ifMatch: location.blobEtag },
+        }));
   } catch (error) {
     if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404)) {
       return STALE;
     }
     throw error;
   }
-  let file: Buffer;
-  try {
-    file =
-      location.method === COMPRESSION_METHODS.stored
-        ? raw
-        : inflateRawSync(raw, { maxOutputLength: location.size + 1 });
-  } catch (error) {
-    return { damaged: `it does not inflate (${(error as Error).message})` };
-  }
-  if (file.length !== location.size) {
-    return { damaged: `it is ${file.length} bytes, not the ${location.size} its header declares` };
-  }
-  ports.hotFiles.set(key, file);
-  return file;
+  const checked = checkedEntryBytes(location, raw);
+  if ('problem' in checked) return { damaged: checked.problem };
+  ports.hotFiles.set(key, checked.bytes);
+  return checked.bytes;
 }
 
 function damaged(location: EntryLocation, why: string): SymbolResponse {
@@ -295,7 +292,7 @@ function damaged(location: EntryLocation, why: string): SymbolResponse {
 async function respond(
   ports: ServingPorts,
   request: SymbolRequest,
-  location: EntryLocation,
+  location: EntryLocation & Pick<FoundLocation, 'inline'>,
   cacheControl: string,
   facts: Facts,
 ): Promise<SymbolResponse | typeof STALE> {
@@ -330,8 +327,12 @@ async function respond(
   // Rows indexed before compressed sizes were checked may declare megabytes for a tiny file.
   const implausible = implausibleCompressedSize(location);
   if (implausible) return damaged(location, `it ${implausible}`);
-  // One buffer never holds more than the hot-file size, whatever the entry's header declares.
-  if (Math.max(location.size, location.compressedSize) <= ports.hotFiles.maxFileBytes) {
+  // One buffer never holds more than the hot-file size, whatever the entry's header declares, or
+  // the inline size its data was checked against at index time.
+  if (
+    location.inline ||
+    Math.max(location.size, location.compressedSize) <= ports.hotFiles.maxFileBytes
+  ) {
     const file = await hotFile(ports, location, facts);
     if (file === STALE) return STALE;
     if (!Buffer.isBuffer(file)) return damaged(location, file.damaged);
