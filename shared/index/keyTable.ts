@@ -307,7 +307,10 @@ export function transactionsOf<T extends { partitionKey: string }>(
     let payload = 0;
     for (const item of group) {
       const weight = bytes(item);
-      if (current.length === size || (current.length > 0 && payload + weight > TRANSACTION_BYTES)) {
+      if (
+        current.length + 1 > size ||
+        (current.length > 0 && payload + weight > TRANSACTION_BYTES)
+      ) {
         transactions.push(current);
         current = [];
         payload = 0;

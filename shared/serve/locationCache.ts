@@ -11,13 +11,6 @@ const MAX_HIDDEN_PACKAGES = 10_000;
 const HIDDEN_MS = 24 * 3600 * 1000;
 
 /**
- * A small file's inline data comes with the location only from the row read that found it: the
- * cache keeps locations without it (100,000 keys of 16 KiB each would be 1.6 GB); the file itself
- * is then kept, bounded by bytes, among the hot files once served.
- */
-export type ResolvedLocation = FoundLocation;
-
-/**
  * Key -> location lookups with a short memory. A location can change (a package is re-indexed or
  * deleted and the next candidate wins), so hits live for SYMFEED_LOCATION_CACHE_SECONDS and misses
  * for SYMFEED_MISS_CACHE_SECONDS; the indexer and the delete path of this process invalidate what
@@ -25,7 +18,7 @@ export type ResolvedLocation = FoundLocation;
  */
 export class LocationCache {
   // Hits and misses live for different times; apart, each cache lets its expired entries go.
-  private readonly hits = new TtlCache<ResolvedLocation>(MAX_CACHED_KEYS);
+  private readonly hits = new TtlCache<FoundLocation>(MAX_CACHED_KEYS);
   private readonly misses = new TtlCache<undefined>(MAX_CACHED_KEYS);
   /** Packages this process is deleting ("{feed}\n{packageUid}"): their keys resolve past them. */
   private readonly hiddenPackages = new TtlCache<true>(MAX_HIDDEN_PACKAGES);
@@ -44,7 +37,7 @@ export class LocationCache {
    * explicit key of any member first, then a derived one, then the members in order, each by its
    * own rule (files fetched from upstreams last, as within a feed).
    */
-  async resolve(feed: Feed, key: string): Promise<ResolvedLocation | undefined> {
+  async resolve(feed: Feed, key: string): Promise<FoundLocation | undefined> {
     if (feed.members.length === 0) return this.location(feed.name, key);
     const members = await this.feeds.leafMembers(feed);
     const candidates = await Promise.all(members.map((member) => this.location(member, key)));
@@ -55,7 +48,7 @@ export class LocationCache {
     );
   }
 
-  private async location(feed: string, key: string): Promise<ResolvedLocation | undefined> {
+  private async location(feed: string, key: string): Promise<FoundLocation | undefined> {
     const id = `${feed}\n${key}`;
     const hidden = (packageUid: string) => this.hiddenPackages.get(`${feed}\n${packageUid}`).hit;
     const cached = this.hits.get(id);
@@ -63,6 +56,8 @@ export class LocationCache {
     if (!cached.hit && this.misses.get(id).hit) return undefined;
     const location = await findLocation(this.storage.symbolKeysTable, feed, key, hidden);
     if (location) {
+      // Without a small file's data: 100,000 keys of 16 KiB would be 1.6 GB. Once served, the
+      // file is among the hot files, bounded by bytes.
       const { inline: _inline, ...kept } = location;
       this.hits.set(id, kept, this.settings.SYMFEED_LOCATION_CACHE_SECONDS * 1000);
     } else this.misses.set(id, undefined, this.settings.SYMFEED_MISS_CACHE_SECONDS * 1000);
