@@ -185,8 +185,9 @@ export async function analysePackage(
 }
 
 /**
- * Whether an entry's data goes into its key rows: as the zip holds it, so that a deflated one is
- * sent gzip-encoded without inflating, and a row holds fewer bytes.
+ * Whether an entry's data goes into its key rows. As the zip holds it: a deflated one can then be
+ * sent gzip-encoded without inflating, and a row holds fewer bytes. An empty file needs none: it
+ * is served without a read.
  */
 function isInline(entry: ZipEntryInfo, limits: AnalysisLimits): boolean {
   return (
