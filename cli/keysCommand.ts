@@ -20,6 +20,8 @@ const LIMITS = {
   maxEntryBytes: Number.MAX_SAFE_INTEGER,
   maxCompressionRatio: 1_000,
   maxIndexBytes: 64 * 1024 * 1024,
+  // The CLI lists keys; it writes no rows.
+  inlineFileBytes: 0,
 };
 
 async function isZip(file: string): Promise<boolean> {

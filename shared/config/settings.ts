@@ -220,6 +220,16 @@ const settingsSchema = z.object({
   SYMFEED_MAX_COMPRESSION_RATIO: positiveInt(1_000),
   SYMFEED_MAX_INDEX_BYTES: positiveInt(64 * 1024 ** 2),
   SYMFEED_READ_CHUNK_BYTES: positiveInt(256 * 1024),
+  /**
+   * Files whose size and compressed size are both within this are stored in their key rows at
+   * index time, so that serving them is one table read (0: none). A table property holds 64 KiB.
+   */
+  SYMFEED_INLINE_FILE_BYTES: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .max(64 * 1024, 'must be at most 65536: a table property holds 64 KiB')
+    .default(16 * 1024),
   SYMFEED_LOCATION_CACHE_SECONDS: nonNegativeInt(30),
   SYMFEED_MISS_CACHE_SECONDS: nonNegativeInt(2),
   /**

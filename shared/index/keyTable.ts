@@ -20,6 +20,10 @@ import { EntryLocation, KeyRecord, KeySource } from './location';
  * - the winner, RowKey = "{digest}": a copy of the best candidate, so that serving is one point
  *   read whatever the size of the feed.
  *
+ * A small file's data, as its package's zip holds it, is a property of its rows (`inline`, up to
+ * SYMFEED_INLINE_FILE_BYTES): the point read then brings the file itself. Candidates carry it too,
+ * since a delete copies the next candidate into the winner row.
+ *
  * Keeping the winner right under concurrent indexers and deleters: every change to a key's
  * candidates is followed by a write of its winner row conditional on the ETag read *after* that
  * change (a create if there was none). Of two writers racing, the later one's condition fails
@@ -29,6 +33,11 @@ import { EntryLocation, KeyRecord, KeySource } from './location';
  */
 const PARTITION_DIGITS = 2;
 const ROWS_PER_TRANSACTION = 100;
+/**
+ * A transaction takes 4 MiB of payload; inline data goes as base64 in it. A margin is left for
+ * the multipart framing and headers around each operation.
+ */
+const TRANSACTION_BYTES = 3 * 1024 ** 2;
 /** A key's candidate and its winner go in the same transaction. */
 const KEYS_PER_TRANSACTION = ROWS_PER_TRANSACTION / 2;
 const TRANSACTION_CONCURRENCY = 8;
@@ -104,6 +113,8 @@ const rowSchema = z.object({
   source: z.enum(['explicit', 'derived', 'upstream']),
   packageUid: z.string(),
   location: z.string(),
+  /** Absent on rows of larger files and on rows written before it existed. */
+  inline: z.custom<Uint8Array>((value) => value instanceof Uint8Array).optional(),
 });
 type Row = z.infer<typeof rowSchema>;
 
@@ -156,14 +167,38 @@ interface Candidate {
   readonly row: Row;
 }
 
-function candidateOf(owner: KeyRowOwner, { key, source, location }: KeyRecord): Candidate {
+function candidateOf(
+  owner: KeyRowOwner,
+  { key, source, location }: KeyRecord,
+  inline: Buffer | undefined,
+): Candidate {
   const digest = keyDigest(key);
+  const row: Row = {
+    key,
+    source,
+    packageUid: location.packageUid,
+    location: JSON.stringify(location),
+  };
   return {
     partitionKey: partitionKey(owner.feed, digest),
     digest,
     rowKey: candidateRowKey(digest, source, owner),
-    row: { key, source, packageUid: location.packageUid, location: JSON.stringify(location) },
+    row: inline ? { ...row, inline } : row,
   };
+}
+
+/**
+ * What an entity adds to a transaction's payload, at most: strings as UTF-8 (up to 3 bytes a
+ * UTF-16 unit), binary as base64, and room for the names, types and the operation's framing.
+ */
+function payloadBytes(entity: object): number {
+  let bytes = 1024;
+  for (const value of Object.values(entity)) {
+    if (typeof value === 'string') bytes += 3 * value.length;
+    else if (value instanceof Uint8Array) bytes += 4 * Math.ceil(value.length / 3);
+    else bytes += 64;
+  }
+  return bytes;
 }
 
 function candidateEntity(candidate: Candidate) {
@@ -197,6 +232,8 @@ export async function writeKeyRows(
   table: TableClient,
   owner: KeyRowOwner,
   records: readonly KeyRecord[],
+  /** Small entries' data as the zip holds it, by data offset (see analysePackage). */
+  inline?: ReadonlyMap<number, Buffer>,
 ): Promise<KeyWrites> {
   // A key offered twice by one package would have a transaction touch its rows twice, which
   // fails it as a whole: the second offer takes the slow path.
@@ -205,11 +242,16 @@ export async function writeKeyRows(
   for (const [index, record] of records.entries()) {
     // Hashing 55,000 keys held the event loop for 0.2-0.5 s: serving goes on every 1,000.
     if (index % 1_000 === 999) await nextTurn();
-    const candidate = candidateOf(owner, record);
+    const candidate = candidateOf(owner, record, inline?.get(record.location.dataOffset));
     if (once.has(candidate.digest)) contested.push(candidate);
     else once.set(candidate.digest, candidate);
   }
-  const transactions = transactionsOf([...once.values()], KEYS_PER_TRANSACTION);
+  // A key's candidate and its winner hold the same data.
+  const transactions = transactionsOf(
+    [...once.values()],
+    KEYS_PER_TRANSACTION,
+    (candidate) => 2 * payloadBytes(candidateEntity(candidate)),
+  );
   await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
     contested.push(...(await writeUncontested(table, group)));
   });
@@ -244,22 +286,41 @@ export async function writeKeyRows(
   return { lost: lost.sort(byOrder), taken: taken.sort(byOrder) };
 }
 
-/** Rows grouped by partition, as many per group as one transaction takes. */
-function transactionsOf<T extends { partitionKey: string }>(
-  rows: readonly T[],
+/**
+ * Items grouped by partition, as many per group as one transaction takes: at most `size` of them,
+ * and at most TRANSACTION_BYTES of payload by `bytes`, though never fewer than one.
+ */
+export function transactionsOf<T extends { partitionKey: string }>(
+  items: readonly T[],
   size: number,
+  bytes: (item: T) => number,
 ): T[][] {
   const byPartition = new Map<string, T[]>();
-  for (const row of rows) {
-    const group = byPartition.get(row.partitionKey);
-    if (group) group.push(row);
-    else byPartition.set(row.partitionKey, [row]);
+  for (const item of items) {
+    const group = byPartition.get(item.partitionKey);
+    if (group) group.push(item);
+    else byPartition.set(item.partitionKey, [item]);
   }
-  return [...byPartition.values()].flatMap((group) =>
-    Array.from({ length: Math.ceil(group.length / size) }, (_, i) =>
-      group.slice(i * size, (i + 1) * size),
-    ),
-  );
+  const transactions: T[][] = [];
+  for (const group of byPartition.values()) {
+    let current: T[] = [];
+    let payload = 0;
+    for (const item of group) {
+      const weight = bytes(item);
+      if (
+        current.length + 1 > size ||
+        (current.length > 0 && payload + weight > TRANSACTION_BYTES)
+      ) {
+        transactions.push(current);
+        current = [];
+        payload = 0;
+      }
+      current.push(item);
+      payload += weight;
+    }
+    transactions.push(current);
+  }
+  return transactions;
 }
 
 /**
@@ -620,7 +681,9 @@ export async function deleteKeyRows(
         planFromWinner(removal, winner) ?? planRemoval(removal, await readKeyRows(table, removal));
       return { ...plan, partitionKey: removal.partitionKey };
     });
-    const transactions = transactionsOf(plans, ROWS_PER_TRANSACTION / MAX_REMOVAL_ACTIONS);
+    const transactions = transactionsOf(plans, ROWS_PER_TRANSACTION / MAX_REMOVAL_ACTIONS, (plan) =>
+      plan.actions.reduce((sum, [, entity]) => sum + payloadBytes(entity), 0),
+    );
     // Tombstones go after the window's transactions, a bounded number at a time.
     const tombstones: Tombstone[] = [];
     await mapLimit(transactions, TRANSACTION_CONCURRENCY, async (group) => {
@@ -655,6 +718,17 @@ async function removeAlone(
   );
 }
 
+/** Where a key's file lies, and for a small file its data as the zip holds it. */
+export type FoundLocation = EntryLocation & {
+  readonly source: KeySource;
+  readonly inline?: Buffer;
+};
+
+function foundOf(row: Row): FoundLocation {
+  const found = { ...locationOf(row), source: row.source };
+  return row.inline ? { ...found, inline: Buffer.from(row.inline) } : found;
+}
+
 /**
  * The winning location of a normalised key in a feed: one point read. Packages `hidden` says
  * are on their way out are passed over for the best other candidate (one range read).
@@ -664,13 +738,13 @@ export async function findLocation(
   feed: string,
   key: string,
   hidden?: (packageUid: string) => boolean,
-): Promise<(EntryLocation & { source: KeySource }) | undefined> {
+): Promise<FoundLocation | undefined> {
   const digest = keyDigest(key);
   const where = { partitionKey: partitionKey(feed, digest), digest, key };
   const winner = (await readWinner(table, where.partitionKey, digest))?.live;
   if (!winner || winner.key !== key) return undefined;
-  if (!hidden?.(winner.packageUid)) return { ...locationOf(winner), source: winner.source };
+  if (!hidden?.(winner.packageUid)) return foundOf(winner);
   const { candidates } = await readKeyRows(table, where);
   const next = candidates.find((candidate) => !hidden(candidate.row.packageUid));
-  return next && { ...locationOf(next.row), source: next.row.source };
+  return next && foundOf(next.row);
 }

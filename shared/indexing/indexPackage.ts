@@ -128,7 +128,7 @@ async function indexOnce(
   const pkg = { ...claim.pkg, ...identityOf(blob, analysis) };
   const stale = staleKeys(analysis.keys, [...(previous?.keys ?? []), ...(repair ?? [])]);
   await recordIntent(storage, claim, pkg, [...analysis.keys, ...stale]);
-  const writes = await writeKeys(deps, pkg, analysis.keys, stale);
+  const writes = await writeKeys(deps, pkg, analysis, stale);
   const lost = await checkClaim(deps, claim, pkg, analysis.keys);
   if (lost) return lost;
   return finish(deps, claim, pkg, analysis, writes, hash);
@@ -277,10 +277,10 @@ async function recordIntent(
 async function writeKeys(
   { storage, keysChanged }: IndexerDeps,
   pkg: Package,
-  keys: readonly KeyRecord[],
+  { keys, inline }: Analysis,
   stale: readonly KeyRecord[],
 ): Promise<KeyWrites> {
-  const writes = await writeKeyRows(storage.symbolKeysTable, pkg, keys);
+  const writes = await writeKeyRows(storage.symbolKeysTable, pkg, keys, inline);
   const removed = await deleteKeyRows(storage.symbolKeysTable, pkg, stale);
   keysChanged?.(
     pkg.feed,
@@ -472,6 +472,7 @@ async function analyseContent(
     maxEntryBytes: settings.SYMFEED_MAX_ENTRY_BYTES,
     maxCompressionRatio: settings.SYMFEED_MAX_COMPRESSION_RATIO,
     maxIndexBytes: settings.SYMFEED_MAX_INDEX_BYTES,
+    inlineFileBytes: settings.SYMFEED_INLINE_FILE_BYTES,
   };
   let zip: PackageZip;
   try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Transform, TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
-import { createInflateRaw, inflateRaw, inflateRawSync } from 'node:zlib';
+import { createInflateRaw, inflateRaw } from 'node:zlib';
 import { RestError } from '@azure/storage-blob';
 import { authorize, Credentials, TokenLookup } from '../feeds/access';
 import { Settings } from '../config/settings';
@@ -9,14 +9,16 @@ import { feedNameSchema } from '../feeds/feedName';
 import { Feed, Visibility } from '../feeds/feedTable';
 import { decodeKeyFromPath } from '../keys/clientKey';
 import { EntryLocation } from '../index/location';
+import { FoundLocation } from '../index/keyTable';
 import { FeedCache } from '../feeds/feedCache';
 import { COMPRESSION_METHODS, implausibleCompressedSize } from '../zip/packageZip';
+import { checkedEntryBytes, damageOf } from '../zip/entryBytes';
 import { readRange } from './blobRange';
 import { parseRange } from './byteRange';
 import { acceptsGzip, GZIP_FRAME_BYTES, GZIP_HEADER, gzipTrailer } from './contentCoding';
 import { HotFiles } from './hotFiles';
 import { LocationCache } from './locationCache';
-import { damageOf, verifiedEntry } from './verifiedEntry';
+import { verifiedEntry } from './verifiedEntry';
 import { isStorageFailure, StorageClients } from '../storage/clients';
 import { Upstreams } from '../upstream/askUpstreams';
 
@@ -248,13 +250,18 @@ function hotKey(location: EntryLocation, gzip: boolean): string {
   return `${location.blob}\n${location.blobEtag}\n${location.dataOffset}${gzip ? '\ngzip' : ''}`;
 }
 
+/** A location as the key's row gave it: with the entry's data when the row holds it. */
+type ServedLocation = EntryLocation & Pick<FoundLocation, 'inline'>;
+
 /**
- * A hot entry's bytes as sent, from memory or with one ranged read that fills it; undefined when
- * fills under way already hold their budget, and the entry streams instead.
+ * A hot entry's bytes as sent, from memory, else from the data its key row brought, else with one
+ * ranged read that fills it; undefined when fills under way already hold their budget, and the
+ * entry streams instead. Data from the row is in memory already: it is served whatever the
+ * budget, and kept as any other.
  */
 async function hotFile(
   ports: ServingPorts,
-  location: EntryLocation,
+  location: ServedLocation,
   gzip: boolean,
   facts: Facts,
 ): Promise<Buffer | typeof STALE | { damaged: string } | undefined> {
@@ -264,17 +271,19 @@ async function hotFile(
     facts.cache = 'hot';
     return cached;
   }
+  const load = async () => {
+    const file = await readHotFile(ports, location, gzip);
+    if (Buffer.isBuffer(file)) ports.hotFiles.set(key, file);
+    return file;
+  };
+  if (location.inline) return load();
   // While it fills: the bytes read, and beside them the inflated file or the gzip member.
   const holds =
     location.method === COMPRESSION_METHODS.stored
       ? location.size
       : location.compressedSize +
         (gzip ? location.compressedSize + GZIP_FRAME_BYTES : location.size);
-  return ports.hotFiles.fill(key, holds, async () => {
-    const file = await readHotFile(ports, location, gzip);
-    if (Buffer.isBuffer(file)) ports.hotFiles.set(key, file);
-    return file;
-  });
+  return ports.hotFiles.fill(key, holds, load);
 }
 
 /**
@@ -284,16 +293,18 @@ async function hotFile(
  */
 async function readHotFile(
   ports: ServingPorts,
-  location: EntryLocation,
+  location: ServedLocation,
   gzip: boolean,
 ): Promise<Buffer | typeof STALE | { damaged: string }> {
   let raw: Buffer;
   try {
-    raw = await ports.storage.packagesContainer
-      .getBlobClient(location.blob)
-      .downloadToBuffer(location.dataOffset, location.compressedSize, {
-        conditions: { ifMatch: location.blobEtag },
-      });
+    raw =
+      location.inline ??
+      (await ports.storage.packagesContainer
+        .getBlobClient(location.blob)
+        .downloadToBuffer(location.dataOffset, location.compressedSize, {
+          conditions: { ifMatch: location.blobEtag },
+        }));
   } catch (error) {
     if (error instanceof RestError && (error.statusCode === 412 || error.statusCode === 404)) {
       return STALE;
@@ -301,15 +312,13 @@ async function readHotFile(
     throw error;
   }
   if (gzip) return Buffer.concat([GZIP_HEADER, raw, gzipTrailer(location.crc32, location.size)]);
+  if (location.method === COMPRESSION_METHODS.stored || location.size <= INFLATE_SYNC_BYTES) {
+    const checked = checkedEntryBytes(location, raw);
+    return 'problem' in checked ? { damaged: checked.problem } : checked.bytes;
+  }
   let file: Buffer;
   try {
-    const options = { maxOutputLength: location.size + 1 };
-    file =
-      location.method === COMPRESSION_METHODS.stored
-        ? raw
-        : location.size <= INFLATE_SYNC_BYTES
-          ? inflateRawSync(raw, options)
-          : await inflateRawAsync(raw, options);
+    file = await inflateRawAsync(raw, { maxOutputLength: location.size + 1 });
   } catch (error) {
     return { damaged: `it does not inflate (${(error as Error).message})` };
   }
@@ -325,7 +334,7 @@ function damaged(location: EntryLocation, why: string): SymbolResponse {
 async function respond(
   ports: ServingPorts,
   request: SymbolRequest,
-  location: EntryLocation,
+  location: ServedLocation,
   cacheControl: string,
   facts: Facts,
 ): Promise<SymbolResponse | typeof STALE> {
@@ -367,11 +376,12 @@ async function respond(
   // Rows indexed before compressed sizes were checked may declare megabytes for a tiny file.
   const implausible = implausibleCompressedSize(location);
   if (implausible) return damaged(location, `it ${implausible}`);
-  // One buffer never holds more than the hot-file size, whatever the entry's header declares.
+  // One buffer never holds more than the hot-file size, whatever the entry's header declares, or
+  // the inline size its data was checked against at index time.
   const sent = gzip
     ? location.compressedSize + GZIP_FRAME_BYTES
     : Math.max(location.size, location.compressedSize);
-  if (sent <= ports.hotFiles.maxFileBytes) {
+  if (location.inline || sent <= ports.hotFiles.maxFileBytes) {
     const file = await hotFile(ports, location, gzip, facts);
     if (file === STALE) return STALE;
     if (file !== undefined) {

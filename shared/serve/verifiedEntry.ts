@@ -1,6 +1,7 @@
 import { Transform, TransformCallback } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { EntryLocation } from '../index/location';
+import { crcMismatch } from '../zip/entryBytes';
 
 /**
  * An entry whose bytes are not what its package's central directory says: more or fewer than its
@@ -15,23 +16,6 @@ export class DamagedEntryError extends Error {
     super(`the file "${location.entry}" is damaged inside package "${location.blob}": ${why}`);
     this.name = 'DamagedEntryError';
   }
-}
-
-/** Why `bytes` are not the whole entry, or undefined when they are. */
-export function damageOf(
-  location: Pick<EntryLocation, 'size' | 'crc32'>,
-  bytes: Buffer,
-): string | undefined {
-  if (bytes.length !== location.size) {
-    return `it is ${bytes.length} bytes, not the ${location.size} its header declares`;
-  }
-  const actual = crc32(bytes);
-  return actual === location.crc32 >>> 0 ? undefined : crcMismatch(location.crc32, actual);
-}
-
-function crcMismatch(expected: number, actual: number): string {
-  const hex = (value: number) => (value >>> 0).toString(16).padStart(8, '0');
-  return `its CRC-32 is ${hex(actual)}, not the ${hex(expected)} its central directory declares`;
 }
 
 /**

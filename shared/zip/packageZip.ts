@@ -228,11 +228,19 @@ export class PackageZip {
       return storedSource(this.reader, await this.dataOffset(entry), entry.size);
     }
     if (entry.compressedSize <= SMALL_DEFLATED_BYTES && entry.size <= SMALL_INFLATED_BYTES) {
-      const compressed = Buffer.alloc(entry.compressedSize);
-      await this.reader.readInto(compressed, 0, compressed.length, await this.dataOffset(entry));
-      return inflatedBufferSource(compressed, entry.size);
+      return inflatedBufferSource(await this.rawData(entry), entry.size);
     }
     return inflatingSource(entry.size, () => this.entryStream(entry));
+  }
+
+  /**
+   * A small entry's data as the zip holds it (deflated or stored), read through the reader's
+   * shared chunks: neighbouring entries cost no further request.
+   */
+  async rawData(entry: ZipEntryInfo): Promise<Buffer> {
+    const data = Buffer.alloc(entry.compressedSize);
+    await this.reader.readInto(data, 0, data.length, await this.dataOffset(entry));
+    return data;
   }
 
   /** The entry's uncompressed bytes as one stream. */

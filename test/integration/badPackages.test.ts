@@ -286,8 +286,9 @@ describe('a bad entry skips its keys and leaves the package partial', () => {
 describe('entries whose bytes are broken', () => {
   it('answers a deflated entry that does not inflate with 500 naming the file and the package', async () => {
     const bytes = Buffer.from(
+      // Over the inline limit (16 KiB): a smaller one is checked at index time, and its key skipped.
       await withIndex([{ clientKey: 'broken-deflate', blobPath: 'd.txt' }], {
-        'd.txt': 'compressible text '.repeat(200),
+        'd.txt': 'compressible text '.repeat(1000),
       }),
     );
     // Overwrite the start of d.txt's deflate stream with a reserved block type.

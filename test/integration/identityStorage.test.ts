@@ -21,7 +21,8 @@ import { makeZip, smallAndLarge } from '../support/zips';
 const ADMIN = 'admin-token-for-the-identity-test-0123456789';
 const PUSH = `sf_${'A'.repeat(43)}`;
 const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli', 'symfeed.js');
-const small = Buffer.from('a small file, hot once read\n'.repeat(40));
+// Over the inline limit (16 KiB), so that it is read from its package with the identity's token.
+const small = Buffer.from('a small file, hot once read\n'.repeat(700));
 // Stored, so that it honours a range; well over the hot-file size, so it streams from blobRange.
 const large = Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7) % 251));
 

@@ -209,6 +209,58 @@ it('hands a deleted winner’s keys to the next candidate, and removes keys nobo
   expect(await rowsOf(feed)).toEqual([]);
 });
 
+it('carries a small file’s data in its rows: the winner brings it, a successor its own', async () => {
+  const feed = newFeed();
+  const [first, second, old] = [1, 2, 3].map((n) => owner(feed, `q${n}`, n)) as [
+    KeyRowOwner,
+    KeyRowOwner,
+    KeyRowOwner,
+  ];
+  const data = (text: string) => new Map([[30, Buffer.from(text)]]);
+  await writeKeyRows(table, second, [record('shared', second)], data('second'));
+  await writeKeyRows(table, first, [record('shared', first)], data('first'));
+  expect((await findLocation(table, feed, 'shared'))?.inline?.toString()).toBe('first');
+  // Hidden (being deleted here), the winner is passed over for the next candidate's own data.
+  const hidden = (uid: string) => uid === first.packageUid;
+  expect((await findLocation(table, feed, 'shared', hidden))?.inline?.toString()).toBe('second');
+  await deleteKeyRows(table, first, [{ key: 'shared', source: 'explicit' }]);
+  expect((await findLocation(table, feed, 'shared'))?.inline?.toString()).toBe('second');
+  // Rows without data (larger files, or written before it existed) give the location alone.
+  await writeKeyRows(table, old, [record('older', old)]);
+  const found = await findLocation(table, feed, 'older');
+  expect(found?.blob).toBe(`${feed}/q3000000.zip`);
+  expect(found).not.toHaveProperty('inline');
+});
+
+it('writes, serves and deletes keys whose rows hold 60 KiB each, many to one partition', async () => {
+  const feed = newFeed();
+  const pkg = owner(feed, 'large', 1);
+  // Keys of one partition: a transaction holds only one partition's rows.
+  const keys: string[] = [];
+  for (let i = 0; keys.length < 60; i++) {
+    if (keyDigest(`large-${i}`).startsWith('00')) keys.push(`large-${i}`);
+  }
+  const records = keys.map((key, i) => ({
+    ...record(key, pkg),
+    location: { ...record(key, pkg).location, dataOffset: i },
+  }));
+  const data = new Map(keys.map((_, i) => [i, Buffer.alloc(60 * 1024, i)]));
+  await writeKeyRows(table, pkg, records, data);
+  for (const [i, key] of keys.entries()) {
+    // Buffer.equals: jest's toEqual takes a second for 60 KiB.
+    const found = await findLocation(table, feed, key);
+    expect(found?.inline?.equals(Buffer.alloc(60 * 1024, i))).toBe(true);
+  }
+  expect(
+    await deleteKeyRows(
+      table,
+      pkg,
+      keys.map((key) => ({ key, source: 'explicit' })),
+    ),
+  ).toEqual([]);
+  expect(await rowsOf(feed)).toEqual([]);
+});
+
 it('serves the best candidate when many packages index the same keys at once', async () => {
   const feed = newFeed();
   const keys = Array.from({ length: 20 }, (_, i) => `race-${i}`);

@@ -25,6 +25,8 @@ beforeAll(async () => {
     // Every request asks storage: nothing remembered hides the missing resource.
     SYMFEED_LOCATION_CACHE_SECONDS: '0',
     SYMFEED_MISS_CACHE_SECONDS: '0',
+    // Nor a small file's data in its key row: the small file is read from the package too.
+    SYMFEED_INLINE_FILE_BYTES: '0',
   });
   await restore();
 });

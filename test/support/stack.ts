@@ -8,6 +8,7 @@ import { INDEXED_STATES } from '../../shared/packages/states';
 import { readStatusDocument, StatusDocument } from '../../shared/packages/statusDocument';
 import { runtime, Runtime } from '../../shared/runtime';
 import { ensureStorage } from '../../shared/storage/clients';
+import { azuriteConnectionString } from '../../shared/storage/connection';
 
 export interface Stack {
   readonly rt: Runtime;
@@ -30,12 +31,19 @@ export { freePort };
  */
 export async function startStack(
   env: Record<string, string> = {},
-  options: { without?: readonly string[] } = {},
+  options: {
+    without?: readonly string[];
+    /** The port symfeed reaches blobs through, given Azurite's (a proxy that counts requests). */
+    blobPort?: (azuriteBlobPort: number) => Promise<number>;
+  } = {},
 ): Promise<Stack> {
   const [blob, queue, table] = await freePorts(3);
   const ports = { blob: blob!, queue: queue!, table: table! };
   const azurite = await startAzurite({ ports });
-  Object.assign(process.env, { AzureWebJobsStorage: azurite.connectionString, ...env });
+  const connectionString = options.blobPort
+    ? azuriteConnectionString({ ...ports, blob: await options.blobPort(ports.blob) })
+    : azurite.connectionString;
+  Object.assign(process.env, { AzureWebJobsStorage: connectionString, ...env });
   const rt = runtime();
   await ensureStorage(rt.storage);
   await ensureFeed(rt.storage.feedsTable, { name: 'default', visibility: 'public' });

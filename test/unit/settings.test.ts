@@ -5,6 +5,17 @@ describe('parseSettings', () => {
     const settings = parseSettings({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
     expect(settings.SYMFEED_MAX_ENTRIES).toBe(100_000);
     expect(settings.SYMFEED_LOCATION_CACHE_SECONDS).toBe(30);
+    expect(settings.SYMFEED_INLINE_FILE_BYTES).toBe(16 * 1024);
+  });
+
+  it('refuses an inline file size over what a table property holds', () => {
+    const storage = { AzureWebJobsStorage: 'UseDevelopmentStorage=true' };
+    expect(
+      parseSettings({ ...storage, SYMFEED_INLINE_FILE_BYTES: '0' }).SYMFEED_INLINE_FILE_BYTES,
+    ).toBe(0);
+    expect(() => parseSettings({ ...storage, SYMFEED_INLINE_FILE_BYTES: '65537' })).toThrow(
+      /setting SYMFEED_INLINE_FILE_BYTES is invalid .*at most 65536/,
+    );
   });
 
   it('names a missing setting', () => {
