@@ -3,7 +3,8 @@ import { credentialsFrom } from '../../feeds/access';
 import { isStorageFailure } from '../../storage/clients';
 import { downloadPackage } from '../download';
 import { NO_STORE, NuGetReadPorts, publicBase, STORAGE_UNAVAILABLE } from '../nugetHttp';
-import { subfeedPackages } from '../feedView';
+import { findIds, idUploads, scanSubfeed } from '../../listings/readListings';
+import { latestVisible } from '../../listings/listingShapes';
 import { parseSubfeed, Subfeed } from '../subfeed';
 import { authorizeSubfeed } from '../subfeedAccess';
 import { atomEntry, atomFeed, errorDocument, metadataDocument, serviceDocument } from './atom';
@@ -12,7 +13,9 @@ import { normalizeVersion } from '../nugetVersion';
 import { FeedPackage, feedPackages, findFeedPackage } from './packages';
 import {
   booleanParameter,
+  Page,
   parseQueryOptions,
+  QueryOptions,
   runQuery,
   semVer2Parameter,
   stringParameter,
@@ -90,28 +93,26 @@ export async function handleNuGetV2(
     }
     const base = `${publicBase(ports.settings, request.url)}/F/${rawFeed}/api/v2/`;
     const resource = rest.join('/');
-    const listed = async (semVer2: boolean) =>
-      feedPackages(await subfeedPackages(ports.storage, subfeed, access.owner), semVer2);
+    const uploads = async (id: string, semVer2: boolean) =>
+      feedPackages(await idUploads(ports.storage, subfeed, access.owner, id), semVer2);
 
     if (resource === '') return xml(200, serviceDocument(base));
     if (resource === '$metadata') return xml(200, metadataDocument());
 
     const download = DOWNLOAD.exec(resource);
     if (download) {
-      const found = findFeedPackage(
-        await listed(true),
-        decode(download[1] ?? ''),
-        decode(download[2] ?? ''),
-      );
+      const id = decode(download[1] ?? '');
+      const found = findFeedPackage(await uploads(id, true), id, decode(download[2] ?? ''));
       return found ? await downloadOf(ports, subfeed, found) : error(404, 'No such package.');
     }
 
     const key = KEY.exec(decode(resource));
     if (key) {
       const unquote = (text = '') => text.replace(/''/g, "'");
+      const id = unquote(key[1]);
       const found = findFeedPackage(
-        await listed(semVer2Parameter(url.searchParams)),
-        unquote(key[1]),
+        await uploads(id, semVer2Parameter(url.searchParams)),
+        id,
         unquote(key[2]),
       );
       return found
@@ -125,11 +126,24 @@ export async function handleNuGetV2(
     const params = url.searchParams;
     const options = parseQueryOptions(params);
     const select = selector(name, params);
-    const page = runQuery(
-      (await listed(semVer2Parameter(params))).filter(select),
-      options,
-      PAGE_SIZE,
-    );
+    const semVer2 = semVer2Parameter(params);
+    const page = latestListing(name, params, options, subfeed)
+      ? await latestPage(ports, subfeed, options, semVer2)
+      : runQuery(
+          feedPackages(
+            name === 'FindPackagesById'
+              ? await idUploads(
+                  ports.storage,
+                  subfeed,
+                  access.owner,
+                  stringParameter(params, 'id') ?? '',
+                )
+              : await scanSubfeed(ports.storage, subfeed, access.owner),
+            semVer2,
+          ).filter(select),
+          options,
+          PAGE_SIZE,
+        );
     if (collection[2]) {
       const counted = Math.min(Math.max(page.count - options.skip, 0), options.top ?? Infinity);
       return xml(200, String(counted), 'text/plain;charset=utf-8');
@@ -162,6 +176,69 @@ export async function handleNuGetV2(
     }
     throw failure;
   }
+}
+
+/**
+ * NuGet 2.x's `list -Prerelease` (and `list` of NuGet 3+ over v2): the latest upload of each id
+ * in id order, which the listing index answers reading only the pages the wanted ids are on.
+ * Other queries (every version, other filters and orders, terms, an `own` subfeed) list from
+ * the table.
+ */
+function latestListing(
+  name: 'Packages' | 'Search' | 'FindPackagesById',
+  params: URLSearchParams,
+  options: QueryOptions,
+  subfeed: Subfeed,
+): boolean {
+  const { filter, orderBy } = options;
+  const byId =
+    orderBy.length === 0 ||
+    (orderBy.length === 1 &&
+      !orderBy[0]?.descending &&
+      orderBy[0]?.expr.kind === 'property' &&
+      orderBy[0].expr.name === 'Id');
+  return (
+    subfeed.ownership === 'all' &&
+    byId &&
+    filter?.kind === 'property' &&
+    filter.name === 'IsAbsoluteLatestVersion' &&
+    (name === 'Packages' ||
+      (name === 'Search' &&
+        booleanParameter(params, 'includePrerelease') &&
+        (stringParameter(params, 'searchTerm') ?? '').trim() === ''))
+  );
+}
+
+/** A page of the latest upload of each id, from the listing index; see latestListing. */
+async function latestPage(
+  ports: NuGetReadPorts,
+  subfeed: Subfeed,
+  options: QueryOptions,
+  semVer2: boolean,
+): Promise<Page> {
+  const wanted = options.top ?? Infinity;
+  const seen = { prerelease: true, semVer2, nugetOnly: true };
+  const found = await findIds(ports.storage, subfeed, undefined, {
+    exact: [],
+    terms: [],
+    seen,
+    skip: options.skip,
+    take: Math.min(wanted, PAGE_SIZE),
+  });
+  const views = found.ids.flatMap((summary) => latestVisible(summary, seen) ?? []);
+  const count = Math.max(Math.min(found.total - options.skip, wanted), 0);
+  return {
+    entries: feedPackages(views, semVer2),
+    count: found.total,
+    ...(count > PAGE_SIZE
+      ? {
+          next: {
+            skip: options.skip + PAGE_SIZE,
+            ...(options.top === undefined ? {} : { top: options.top - PAGE_SIZE }),
+          },
+        }
+      : {}),
+  };
 }
 
 /** What a function's own parameters select before $filter applies. */
