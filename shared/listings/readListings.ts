@@ -49,12 +49,20 @@ export async function scanSubfeed(
     );
 }
 
+/** Writes a feed's listings whole from its package table (see rebuildListings). */
+export async function rebuildFeedListings(
+  storage: ListingStorage,
+  feed: string,
+): Promise<{ ids: number; pages: number }> {
+  return rebuildListings(portsOf(storage), feed, await listPackages(storage.packagesTable, feed));
+}
+
 /** The feed's listing index, built from the table first when the feed has none yet. */
 async function listingIndex(storage: ListingStorage, feed: string): Promise<ListingIndex> {
   const ports = portsOf(storage);
   const stored = await readIndex(ports, feed);
   if (stored) return stored.doc;
-  await rebuildListings(ports, feed, await listPackages(storage.packagesTable, feed));
+  await rebuildFeedListings(storage, feed);
   const built = await readIndex(ports, feed);
   if (!built) throw new Error(`the listings of feed ${feed} are missing after a rebuild`);
   return built.doc;

@@ -156,17 +156,50 @@ export async function setWarningCount(
   await table.updateEntity({ partitionKey: feed, rowKey: packageUid, warningCount }, 'Merge');
 }
 
+function feedFilter(feed: string, state?: PackageState): string {
+  return state
+    ? odata`PartitionKey eq ${feed} and state eq ${state}`
+    : odata`PartitionKey eq ${feed}`;
+}
+
 /** Every package of a feed (one partition), optionally in one state. */
 export async function listPackages(
   table: TableClient,
   feed: string,
   state?: PackageState,
 ): Promise<PackageRow[]> {
-  const filter = state
-    ? odata`PartitionKey eq ${feed} and state eq ${state}`
-    : odata`PartitionKey eq ${feed}`;
   const rows: PackageRow[] = [];
+  const filter = feedFilter(feed, state);
   for await (const entity of table.listEntities({ queryOptions: { filter } }))
     rows.push(toRow(entity));
   return rows;
+}
+
+export interface PackagePage {
+  readonly rows: PackageRow[];
+  /** Where the next page starts; absent after the last. */
+  readonly continuation?: string;
+}
+
+/**
+ * One page of a feed's packages: at most `top` rows from `continuation` (a token of an earlier
+ * page), in uid order. Storage may answer fewer rows than `top`, even none, with a continuation.
+ */
+export async function listPackagePage(
+  table: TableClient,
+  feed: string,
+  page: { state?: PackageState; top: number; continuation?: string },
+): Promise<PackagePage> {
+  const pages = table
+    .listEntities({ queryOptions: { filter: feedFilter(feed, page.state) } })
+    .byPage({
+      maxPageSize: page.top,
+      ...(page.continuation === undefined ? {} : { continuationToken: page.continuation }),
+    });
+  const { value } = await pages.next();
+  const entities = (value ?? []) as unknown[] & { continuationToken?: string };
+  const rows = entities.map(toRow);
+  return entities.continuationToken === undefined
+    ? { rows }
+    : { rows, continuation: entities.continuationToken };
 }
