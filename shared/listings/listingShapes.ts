@@ -73,7 +73,10 @@ export interface IdPage {
   readonly ids: readonly IdSummary[];
 }
 
-/** Per state, the ids a page shows for each visibility (visibilityKey). */
+/**
+ * Per state, the ids a page shows for each visibility (visibilityKey), and the versions it shows
+ * (the key prefixed with `v`).
+ */
 export type PageCounts = Partial<Record<PackageState, Record<string, number>>>;
 
 export interface PageRef {
@@ -127,7 +130,7 @@ export function summarise(key: string, views: readonly PackageView[]): IdSummary
 
 /** Whether a summary shows its id at all to a client that sees `seen`. */
 export function shows(summary: StateSummary | undefined, seen: Visibility): boolean {
-  return summary?.versions.some((version) => visible(version, seen)) ?? false;
+  return visibleVersions(summary, seen) > 0;
 }
 
 export function countsOf(ids: readonly IdSummary[]): PageCounts {
@@ -136,9 +139,11 @@ export function countsOf(ids: readonly IdSummary[]): PageCounts {
     for (const [state, summary] of Object.entries(states) as [PackageState, StateSummary][]) {
       const perState = (counts[state] ??= {});
       for (const seen of VISIBILITIES) {
-        if (shows(summary, seen)) {
-          const key = visibilityKey(seen);
+        const key = visibilityKey(seen);
+        const versions = visibleVersions(summary, seen);
+        if (versions > 0) {
           perState[key] = (perState[key] ?? 0) + 1;
+          perState[`v${key}`] = (perState[`v${key}`] ?? 0) + versions;
         }
       }
     }
@@ -146,8 +151,18 @@ export function countsOf(ids: readonly IdSummary[]): PageCounts {
   return counts;
 }
 
-export function countIn(ref: PageRef, state: PackageState, seen: Visibility): number {
-  return ref.counts[state]?.[visibilityKey(seen)] ?? 0;
+/** How many ids (or, with `versions`, versions) a page shows a client. */
+export function countIn(
+  ref: PageRef,
+  state: PackageState,
+  seen: Visibility,
+  what: 'ids' | 'versions' = 'ids',
+): number {
+  return ref.counts[state]?.[`${what === 'versions' ? 'v' : ''}${visibilityKey(seen)}`] ?? 0;
+}
+
+export function visibleVersions(summary: StateSummary | undefined, seen: Visibility): number {
+  return summary?.versions.filter((version) => visible(version, seen)).length ?? 0;
 }
 
 export function idBlobName(feed: string, key: string): string {

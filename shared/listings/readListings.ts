@@ -12,6 +12,8 @@ import {
   shows,
   StateSummary,
   summarise,
+  visible,
+  visibleVersions,
   Visibility,
 } from './listingShapes';
 import { pageOf, readIdListing, readIndex, readPage, rebuildListings } from './materialise';
@@ -180,5 +182,49 @@ export async function findIds(
   const ids = pages
     .flatMap((page) => shown(page?.doc.ids ?? [], subfeed.state, query))
     .slice(query.skip - first, query.skip - first + query.take);
+  return { total, ids };
+}
+
+/**
+ * Every upload a subfeed lists to a client that sees `seen`, by id then version, from `skip`,
+ * at most `take`, with the uploads of each id they touch: the index's version counts say which
+ * pages hold the window, the pages which ids, and only those ids' listings are read.
+ */
+export async function findUploads(
+  storage: ListingStorage,
+  subfeed: Subfeed,
+  seen: Visibility,
+  skip: number,
+  take: number,
+): Promise<{ total: number; ids: { first: number; views: PackageView[] }[] }> {
+  const ports = portsOf(storage);
+  const index = await listingIndex(storage, subfeed.feed);
+  let total = 0;
+  const wanted: { name: string; before: number }[] = [];
+  for (const ref of index.pages) {
+    const count = countIn(ref, subfeed.state, seen, 'versions');
+    if (count > 0 && total + count > skip && total < skip + take) {
+      wanted.push({ name: ref.name, before: total });
+    }
+    total += count;
+  }
+  const pages = await Promise.all(wanted.map(({ name }) => readPage(ports, subfeed.feed, name)));
+  const touched: { key: string; first: number }[] = [];
+  let at = wanted[0]?.before ?? 0;
+  for (const page of pages) {
+    for (const { key, states } of page?.doc.ids ?? []) {
+      const count = visibleVersions(states[subfeed.state], seen);
+      if (count > 0 && at + count > skip && at < skip + take) touched.push({ key, first: at });
+      at += count;
+    }
+  }
+  const ids = await Promise.all(
+    touched.map(async ({ key, first }) => ({
+      first,
+      views: (await idUploads(storage, subfeed, undefined, key)).filter((view) =>
+        visible(view.version, seen),
+      ),
+    })),
+  );
   return { total, ids };
 }

@@ -7,7 +7,7 @@ import {
   readPage,
   rebuildListings,
 } from '../../shared/listings/materialise';
-import { findIds, idUploads, IdQuery } from '../../shared/listings/readListings';
+import { findIds, findUploads, idUploads, IdQuery } from '../../shared/listings/readListings';
 import { registrationIndex } from '../../shared/nuget/registrations';
 import { parseSubfeed, Subfeed } from '../../shared/nuget/subfeed';
 import {
@@ -187,6 +187,29 @@ describe('pages of the listing index', () => {
       terms: ['1'],
     });
     expect(term.ids.map((s) => s.id)).toEqual(shown.filter((id) => id.includes('1')));
+  });
+
+  it('lists every upload from skip to take across pages and ids', async () => {
+    const rows = Array.from({ length: 9 }, (_, n) =>
+      Array.from({ length: (n % 4) + 1 }, (_, v) => row('uploads', `U${n}`, `1.0.${v}`)),
+    ).flat();
+    await rebuildListings(small(), 'uploads', rows);
+    const flat = rows.map((r) => r.packageUid);
+    const seen = { prerelease: true, semVer2: true, nugetOnly: true };
+    for (const [skip, take] of [
+      [0, 5],
+      [3, 4],
+      [6, 10],
+      [20, 30],
+    ] as const) {
+      const found = await findUploads(storage, subfeed('uploads'), seen, skip, take);
+      expect(found.total).toBe(rows.length);
+      const window = found.ids
+        .flatMap(({ first, views }) => views.map((view, i) => ({ at: first + i, uid: view.uid })))
+        .filter(({ at }) => at >= skip && at < skip + take)
+        .map(({ uid }) => uid);
+      expect(window).toEqual(flat.slice(skip, skip + take));
+    }
   });
 
   it('lists an id with more versions than a registration page in one id listing', async () => {

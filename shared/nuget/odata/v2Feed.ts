@@ -3,7 +3,7 @@ import { credentialsFrom } from '../../feeds/access';
 import { isStorageFailure } from '../../storage/clients';
 import { downloadPackage } from '../download';
 import { NO_STORE, NuGetReadPorts, publicBase, STORAGE_UNAVAILABLE } from '../nugetHttp';
-import { findIds, idUploads, scanSubfeed } from '../../listings/readListings';
+import { findIds, findUploads, idUploads, scanSubfeed } from '../../listings/readListings';
 import { latestVisible } from '../../listings/listingShapes';
 import { parseSubfeed, Subfeed } from '../subfeed';
 import { authorizeSubfeed } from '../subfeedAccess';
@@ -127,8 +127,9 @@ export async function handleNuGetV2(
     const options = parseQueryOptions(params);
     const select = selector(name, params);
     const semVer2 = semVer2Parameter(params);
-    const page = latestListing(name, params, options, subfeed)
-      ? await latestPage(ports, subfeed, options, semVer2)
+    const indexed = indexedListing(name, params, options, subfeed);
+    const page = indexed
+      ? await indexedPage(ports, subfeed, indexed, options, semVer2)
       : runQuery(
           feedPackages(
             name === 'FindPackagesById'
@@ -179,17 +180,17 @@ export async function handleNuGetV2(
 }
 
 /**
- * NuGet 2.x's `list -Prerelease` (and `list` of NuGet 3+ over v2): the latest upload of each id
- * in id order, which the listing index answers reading only the pages the wanted ids are on.
- * Other queries (every version, other filters and orders, terms, an `own` subfeed) list from
- * the table.
+ * NuGet 2.x's `list -Prerelease` (the latest upload of each id) and `list -AllVersions
+ * -Prerelease` (every upload), in id order, which the listing index answers reading only the
+ * pages, and for every upload the ids, the wanted entries are on. Other queries (other filters
+ * and orders, search terms, an `own` subfeed) list from the table.
  */
-function latestListing(
+function indexedListing(
   name: 'Packages' | 'Search' | 'FindPackagesById',
   params: URLSearchParams,
   options: QueryOptions,
   subfeed: Subfeed,
-): boolean {
+): 'latest' | 'all' | undefined {
   const { filter, orderBy } = options;
   const byId =
     orderBy.length === 0 ||
@@ -197,39 +198,61 @@ function latestListing(
       !orderBy[0]?.descending &&
       orderBy[0]?.expr.kind === 'property' &&
       orderBy[0].expr.name === 'Id');
-  return (
-    subfeed.ownership === 'all' &&
-    byId &&
-    filter?.kind === 'property' &&
-    filter.name === 'IsAbsoluteLatestVersion' &&
-    (name === 'Packages' ||
-      (name === 'Search' &&
-        booleanParameter(params, 'includePrerelease') &&
-        (stringParameter(params, 'searchTerm') ?? '').trim() === ''))
-  );
+  const shape =
+    filter === undefined
+      ? 'all'
+      : filter.kind === 'property' && filter.name === 'IsAbsoluteLatestVersion'
+        ? 'latest'
+        : undefined;
+  const everything =
+    name === 'Packages' ||
+    (name === 'Search' &&
+      booleanParameter(params, 'includePrerelease') &&
+      (stringParameter(params, 'searchTerm') ?? '').trim() === '');
+  return subfeed.ownership === 'all' && byId && everything ? shape : undefined;
 }
 
-/** A page of the latest upload of each id, from the listing index; see latestListing. */
-async function latestPage(
+/** A page of an indexed listing (see indexedListing), cut at PAGE_SIZE as runQuery cuts. */
+async function indexedPage(
   ports: NuGetReadPorts,
   subfeed: Subfeed,
+  shape: 'latest' | 'all',
   options: QueryOptions,
   semVer2: boolean,
 ): Promise<Page> {
   const wanted = options.top ?? Infinity;
+  const take = Math.min(wanted, PAGE_SIZE);
   const seen = { prerelease: true, semVer2, nugetOnly: true };
-  const found = await findIds(ports.storage, subfeed, undefined, {
-    exact: [],
-    terms: [],
-    seen,
-    skip: options.skip,
-    take: Math.min(wanted, PAGE_SIZE),
-  });
-  const views = found.ids.flatMap((summary) => latestVisible(summary, seen) ?? []);
-  const count = Math.max(Math.min(found.total - options.skip, wanted), 0);
+  let total: number;
+  let entries: FeedPackage[];
+  if (shape === 'latest') {
+    const found = await findIds(ports.storage, subfeed, undefined, {
+      exact: [],
+      terms: [],
+      seen,
+      skip: options.skip,
+      take,
+    });
+    total = found.total;
+    entries = feedPackages(
+      found.ids.flatMap((summary) => latestVisible(summary, seen) ?? []),
+      semVer2,
+    );
+  } else {
+    const found = await findUploads(ports.storage, subfeed, seen, options.skip, take);
+    total = found.total;
+    // Each id whole, so that its latest versions are known, then cut to the window.
+    entries = found.ids.flatMap(({ first, views }) =>
+      feedPackages(views, semVer2).filter((_, i) => {
+        const at = first + i;
+        return at >= options.skip && at < options.skip + take;
+      }),
+    );
+  }
+  const count = Math.max(Math.min(total - options.skip, wanted), 0);
   return {
-    entries: feedPackages(views, semVer2),
-    count: found.total,
+    entries,
+    count: total,
     ...(count > PAGE_SIZE
       ? {
           next: {
