@@ -1,7 +1,47 @@
-import { deletePackageByUid, feedPackages, packageStatus } from '../shared/admin/manage';
+import {
+  deletePackageByUid,
+  feedPackages,
+  packageStatus,
+  PackageSummary,
+} from '../shared/admin/manage';
 import { exactly, parse, table, UsageError } from './args';
 import { Output } from './output';
 import { cliStorage } from './storage';
+
+/**
+ * The packages `package list` shows: every page, read one page at a time; with --top or
+ * --continuation, that one page, and a note of the command that shows the next.
+ */
+async function listed(
+  feed: string,
+  values: {
+    state?: string | undefined;
+    top?: string | undefined;
+    continuation?: string | undefined;
+  },
+  out: Output,
+): Promise<PackageSummary[]> {
+  const storage = await cliStorage();
+  const { state, top, continuation } = values;
+  if (top !== undefined || continuation !== undefined) {
+    const page = await feedPackages(storage, feed, { state, top, continuation });
+    if (page.continuation !== undefined) {
+      const options = [state && `--state ${state}`, top && `--top ${top}`].filter(Boolean);
+      out.note(
+        `more: symfeed package list ${[feed, ...options].join(' ')} --continuation ${page.continuation}`,
+      );
+    }
+    return page.packages;
+  }
+  const packages: PackageSummary[] = [];
+  let next: string | undefined;
+  do {
+    const page = await feedPackages(storage, feed, { state, continuation: next });
+    packages.push(...page.packages);
+    next = page.continuation;
+  } while (next !== undefined);
+  return packages;
+}
 
 /** `symfeed package list|show|delete`. */
 export async function packageCommand(args: readonly string[], out: Output): Promise<number> {
@@ -11,9 +51,11 @@ export async function packageCommand(args: readonly string[], out: Output): Prom
       const { values, positionals } = parse(rest, {
         state: { type: 'string' },
         json: { type: 'boolean' },
+        top: { type: 'string' },
+        continuation: { type: 'string' },
       });
       const [feed] = exactly(positionals, 1, 'package list needs one feed name');
-      const packages = await feedPackages(await cliStorage(), feed, values.state);
+      const packages = await listed(feed, values, out);
       if (values.json) {
         out.line(JSON.stringify(packages, null, 2));
         return 0;

@@ -5,6 +5,7 @@ import { exactly, numberOption, parse, UsageError } from './args';
 import { catalogCommand } from './catalogCommand';
 import { feedCommand } from './feedCommands';
 import { keysCommand } from './keysCommand';
+import { listingsCommand } from './listingsCommand';
 import { CliError, Output, processOutput } from './output';
 import { packageCommand } from './packageCommands';
 import { packCommand } from './packCommand';
@@ -38,16 +39,19 @@ const USAGE = `usage:
       prints the new token alone on standard output; only its hash is stored
   symfeed token list [<feed>] [--json]
   symfeed token revoke <id>
-  symfeed package list <feed> [--state STATE] [--json]
+  symfeed package list <feed> [--state STATE] [--json] [--top N] [--continuation TOKEN]
+      every package, read a page at a time; with --top, N of them and the command for the next
   symfeed package show <feed> <uid>
       the package's status document
   symfeed package delete <feed> <uid> [--reason TEXT]
   symfeed retention run <feed> [--dry-run]
   symfeed catalog rebuild <feed>
       appends to the feed's catalog every event of its package table it lacks
+  symfeed listings rebuild <feed>
+      writes the feed's NuGet listings (search, registrations, v2 list) again from its package table
   symfeed mirror run <feed> [--limit N]
       copies now what the mirror's source catalog added or deleted since its cursor
-feed, token, package, retention, catalog and mirror work on the storage account of AzureWebJobsStorage
+feed, token, package, retention, catalog, listings and mirror work on the storage account of AzureWebJobsStorage
 (a connection string) or of the AzureWebJobsStorage__* identity settings, as npm start does;
 without either, on the Azurite that npm start runs (SYMFEED_AZURITE_PORTS)`;
 
@@ -90,6 +94,12 @@ export async function main(argv: readonly string[], out: Output = processOutput)
         const [rebuild, feed] = exactly(parse(rest, {}).positionals, 2, usage);
         if (rebuild !== 'rebuild') throw new UsageError(usage);
         return await catalogCommand(feed, out);
+      }
+      case 'listings': {
+        const usage = 'listings takes "rebuild" and one feed name';
+        const [rebuild, feed] = exactly(parse(rest, {}).positionals, 2, usage);
+        if (rebuild !== 'rebuild') throw new UsageError(usage);
+        return await listingsCommand(feed, out);
       }
       case 'mirror': {
         const { values, positionals } = parse(rest, { limit: { type: 'string' } });

@@ -146,9 +146,13 @@ const operations = {
   },
 
   async listPackages({ storage }, request) {
-    const state = request.query.get('state') || undefined;
-    const packages = await feedPackages(storage, param(request, 'feed'), state);
-    return { status: 200, body: { packages } };
+    const { query } = request;
+    const list = await feedPackages(storage, param(request, 'feed'), {
+      state: query.get('state') || undefined,
+      top: query.get('top') || undefined,
+      continuation: query.get('continuation') || undefined,
+    });
+    return { status: 200, body: list };
   },
 
   async showPackage({ storage }, request) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ContainerClient, RestError } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
+import { jitter, readJsonBlob, StoredJson, writeJsonBlob } from '../storage/jsonBlob';
 import {
   CatalogEvent,
   CatalogIndex,
@@ -29,70 +30,30 @@ export interface CatalogPorts {
   readonly pageLimit?: number;
 }
 
-interface Stored<T> {
-  readonly doc: T;
-  readonly etag: string;
-}
-
 function blobOf(container: ContainerClient, feed: string, path: string) {
   return container.getBlockBlobClient(`${feed}/${path}`);
 }
 
-/** One GET, so that a document read while it is rewritten comes back whole, with its ETag. */
-export async function readCatalogBlob<T>(
+export function readCatalogBlob<T>(
   container: ContainerClient,
   feed: string,
   path: string,
-): Promise<Stored<T> | undefined> {
-  try {
-    const response = await blobOf(container, feed, path).download();
-    const chunks: Buffer[] = [];
-    for await (const chunk of response.readableStreamBody!) chunks.push(chunk as Buffer);
-    return { doc: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T, etag: response.etag! };
-  } catch (error) {
-    if (error instanceof RestError && error.statusCode === 404) return undefined;
-    throw error;
-  }
-}
-
-/** Whether a conditional write lost to another writer. */
-function lostRace(error: unknown): boolean {
-  return error instanceof RestError && (error.statusCode === 412 || error.statusCode === 409);
+): Promise<StoredJson<T> | undefined> {
+  return readJsonBlob<T>(blobOf(container, feed, path));
 }
 
 /** Writes a document; with `etag`, only over that version, with 'new' only where none is. */
-async function write(
+function write(
   container: ContainerClient,
   feed: string,
   path: string,
   doc: unknown,
   condition?: { etag: string } | 'new',
 ): Promise<boolean> {
-  const body = JSON.stringify(doc);
-  try {
-    await blobOf(container, feed, path).upload(body, Buffer.byteLength(body), {
-      blobHTTPHeaders: { blobContentType: 'application/json; charset=utf-8' },
-      conditions:
-        condition === undefined
-          ? {}
-          : condition === 'new'
-            ? { ifNoneMatch: '*' }
-            : { ifMatch: condition.etag },
-    });
-    return true;
-  } catch (error) {
-    if (lostRace(error)) return false;
-    throw error;
-  }
+  return writeJsonBlob(blobOf(container, feed, path), doc, condition);
 }
 
-/** A short random wait, so that writers who lost together do not collide again. */
-function jitter(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(20 * (attempt + 1), 250);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface LastPage extends Stored<CatalogPage> {
+interface LastPage extends StoredJson<CatalogPage> {
   readonly number: number;
 }
 

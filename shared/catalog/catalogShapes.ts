@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { uploadVersion } from '../nuget/feedView';
+import { uploadVersion } from '../listings/packageView';
 import { Package } from '../packages/package';
 import { PackageState } from '../packages/states';
 

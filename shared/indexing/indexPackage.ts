@@ -230,7 +230,7 @@ async function claimPackage(
     firstIndexedAt: row && row.state !== 'deleted' ? row.firstIndexedAt : Date.now(),
   };
   const counts = { keyCount: previous?.keys.length ?? 0, errorCount: 0, warningCount: 0 };
-  const etag = await replacePackageRow(storage.packagesTable, { ...pkg, ...counts }, row?.etag);
+  const etag = await replacePackageRow(storage, { ...pkg, ...counts }, row?.etag);
   if (etag === undefined) return undefined;
   // A run of this content that is under way, or died, left the package `indexing` already: this
   // run carries on from it, so its state does not change.
@@ -344,11 +344,7 @@ async function finish(
     errorCount: doc.errors.length,
     warningCount: doc.warnings.length,
   };
-  const committed = await replacePackageRow(
-    storage.packagesTable,
-    { ...indexed, ...counts },
-    claim.etag,
-  );
+  const committed = await replacePackageRow(storage, { ...indexed, ...counts }, claim.etag);
   if (committed === undefined) {
     const latest = await getPackageRow(storage.packagesTable, pkg.feed, pkg.packageUid);
     return overtaken(deps, latest, pkg, analysis.keys);

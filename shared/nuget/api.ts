@@ -12,7 +12,7 @@ import { Settings } from '../config/settings';
 import { DeleteRequestDeps } from '../packages/deletePackage';
 import { deleteUpload } from './deleteUpload';
 import { downloadPackage } from './download';
-import { subfeedPackages } from './feedView';
+import { findIds, idUploads } from '../listings/readListings';
 import { findVersion, flatContainerIndex } from './flatContainer';
 import {
   access,
@@ -26,8 +26,9 @@ import {
 } from './nugetHttp';
 import { receivePush } from './push';
 import { registrationIndex, registrationLeaf, registrationPage } from './registrations';
-import { parseSearchQuery, search } from './search';
+import { idQueryOf, parseSearchQuery, search } from './search';
 import { nugetUrls, serviceIndex } from './serviceIndex';
+import { Subfeed } from './subfeed';
 
 /** Multipart framing around the package: boundaries and part headers, generously. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -198,9 +199,17 @@ export async function handlePackageEndpoint(
 async function readable(ports: NuGetReadPorts, request: NuGetRequest) {
   const allowed = await access(ports, request, 'read');
   if (!allowed.ok) return allowed;
-  const views = await subfeedPackages(ports.storage, allowed.subfeed, allowed.owner);
   const urls = nugetUrls(apiBase(ports.settings, request));
-  return { ok: true as const, subfeed: allowed.subfeed, views, urls };
+  return { ...allowed, urls };
+}
+
+/** The uploads of the request's id the subfeed lists: one read of the id's listing. */
+function uploadsOf(
+  ports: NuGetReadPorts,
+  feed: { subfeed: Subfeed; owner?: string | undefined },
+  id: string,
+) {
+  return idUploads(ports.storage, feed.subfeed, feed.owner, id);
 }
 
 function notFound(what: string): NuGetResponse {
@@ -214,7 +223,8 @@ export async function handleFlatContainerIndex(
 ): Promise<NuGetResponse> {
   const feed = await readable(ports, request);
   if (!feed.ok) return feed.response;
-  const index = flatContainerIndex(feed.views, param(request, 'id'));
+  const id = param(request, 'id');
+  const index = flatContainerIndex(await uploadsOf(ports, feed, id), id);
   return index.versions.length ? json(index) : notFound(`Package ${param(request, 'id')}`);
 }
 
@@ -228,7 +238,7 @@ export async function handleFlatContainerDownload(
   const id = param(request, 'id');
   const version = param(request, 'version');
   const view = /\.nupkg$/i.test(param(request, 'file'))
-    ? findVersion(feed.views, id, version)
+    ? findVersion(await uploadsOf(ports, feed, id), id, version)
     : undefined;
   if (!view) return notFound(`Package ${id} ${version}`);
   const download = await downloadPackage(ports.storage, feed.subfeed, view);
@@ -244,14 +254,13 @@ export async function handleRegistration(
   if (!feed.ok) return feed.response;
   const id = param(request, 'id');
   const file = param(request, 'file');
+  const views = await uploadsOf(ports, feed, id);
   if (file.toLowerCase() === 'index.json') {
-    const index = registrationIndex(feed.urls, feed.views, id);
+    const index = registrationIndex(feed.urls, views, id);
     return index ? json(index) : notFound(`Package ${id}`);
   }
   const version = file.replace(/\.json$/i, '');
-  const view = file.toLowerCase().endsWith('.json')
-    ? findVersion(feed.views, id, version)
-    : undefined;
+  const view = file.toLowerCase().endsWith('.json') ? findVersion(views, id, version) : undefined;
   return view ? json(registrationLeaf(feed.urls, view)) : notFound(`Package ${id} ${version}`);
 }
 
@@ -265,7 +274,7 @@ export async function handleRegistrationPage(
   const id = param(request, 'id');
   const page = registrationPage(
     feed.urls,
-    feed.views,
+    await uploadsOf(ports, feed, id),
     id,
     param(request, 'lower'),
     param(request, 'upper').replace(/\.json$/i, ''),
@@ -280,5 +289,7 @@ export async function handleSearch(
 ): Promise<NuGetResponse> {
   const feed = await readable(ports, request);
   if (!feed.ok) return feed.response;
-  return json(search(feed.urls, feed.views, parseSearchQuery(request.query)));
+  const query = idQueryOf(parseSearchQuery(request.query));
+  const found = await findIds(ports.storage, feed.subfeed, feed.owner, query);
+  return json(search(feed.urls, found, query.seen));
 }

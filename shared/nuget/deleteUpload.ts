@@ -1,6 +1,7 @@
 import { DeleteRequestDeps, requestDelete } from '../packages/deletePackage';
 import { DELETING_STATES } from '../packages/states';
-import { PackageView, subfeedPackages } from './feedView';
+import { PackageView } from '../listings/packageView';
+import { idUploads } from '../listings/readListings';
 import { normalizeVersion } from './nugetVersion';
 import { Subfeed } from './subfeed';
 
@@ -55,7 +56,7 @@ export async function deleteUpload(
   version: string,
 ): Promise<DeleteOutcome> {
   const scope: Subfeed = subfeed.plain ? { ...subfeed, state: 'original' } : subfeed;
-  const target = deleteTarget(await subfeedPackages(deps.storage, scope, owner), id, version);
+  const target = deleteTarget(await idUploads(deps.storage, scope, owner, id), id, version);
   if (!target.ok) return target;
   const result = await requestDelete(deps, {
     feed: subfeed.feed,

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { streamStatusDocument } from '../packages/statusDocument';
 import { StorageClients } from '../storage/clients';
-import { PackageView } from './feedView';
+import { PackageView } from '../listings/packageView';
 import { Subfeed } from './subfeed';
 
 export interface Download {

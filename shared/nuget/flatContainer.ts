@@ -1,4 +1,4 @@
-import { PackageView } from './feedView';
+import { PackageView } from '../listings/packageView';
 import { compareVersions, normalizeVersion } from './nugetVersion';
 
 /** The uploads of one package id (NuGet ids compare case-insensitively), oldest version first. */

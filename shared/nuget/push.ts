@@ -10,7 +10,7 @@ import { DamagedZipError, entryProblem, PackageZip, ZipLimits } from '../zip/pac
 import { packageUidFor } from '../packages/packageUid';
 import { percentEncoded, StagedBlocks } from '../storage/stagedBlocks';
 import { packageHasher, SHA512_METADATA } from '../catalog/packageHash';
-import { uploadVersion } from './feedView';
+import { uploadVersion } from '../listings/packageView';
 import { isNuGetId, isNuGetVersion } from './nugetVersion';
 
 /**

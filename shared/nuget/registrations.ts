@@ -1,4 +1,4 @@
-import { PackageView } from './feedView';
+import { PackageView } from '../listings/packageView';
 import { contentUrl, versionsOf } from './flatContainer';
 import { compareVersions, normalizeVersion } from './nugetVersion';
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { PackageView } from './feedView';
-import { versionsOf } from './flatContainer';
-import { isSemVer2, normalizeVersion } from './nugetVersion';
+import { latestVisible, visible, Visibility } from '../listings/listingShapes';
+import { PackageView } from '../listings/packageView';
+import { IdQuery, IdsFound } from '../listings/readListings';
+import { normalizeVersion } from './nugetVersion';
 import { RegistrationUrls } from './registrations';
 
 export const MAX_TAKE = 1000;
@@ -38,17 +39,24 @@ export function parseSearchQuery(query: URLSearchParams): SearchQuery {
  * `packageid:Foo` (or `id:Foo`) asks for one id exactly; other terms must each occur in the id.
  * Ids are all symfeed knows of a package, so that is all a search looks at.
  */
-function matcher(q: string): (id: string) => boolean {
+export function idQueryOf(query: SearchQuery): IdQuery {
   const exact: string[] = [];
   const terms: string[] = [];
-  for (const term of q.toLowerCase().split(/\s+/).filter(Boolean)) {
+  for (const term of query.q.toLowerCase().split(/\s+/).filter(Boolean)) {
     const field = /^(?:packageid|id):(.+)$/.exec(term);
     if (field?.[1]) exact.push(field[1]);
     else terms.push(term);
   }
-  return (id) => {
-    const lower = id.toLowerCase();
-    return exact.every((e) => e === lower) && terms.every((t) => lower.includes(t));
+  return {
+    exact,
+    terms,
+    seen: {
+      prerelease: query.prerelease,
+      semVer2: /^[2-9]/.test(query.semVerLevel ?? ''),
+      nugetOnly: false,
+    },
+    skip: query.skip,
+    take: query.take,
   };
 }
 
@@ -56,16 +64,10 @@ function matcher(q: string): (id: string) => boolean {
  * Search results, one per id. Every upload lists under a pre-release version (see uploadVersion),
  * so, as SymbolSource's users did with `-prerelease`, clients must ask for pre-releases to see any.
  */
-export function search(urls: RegistrationUrls, views: readonly PackageView[], query: SearchQuery) {
-  const semVer2 = /^[2-9]/.test(query.semVerLevel ?? '');
-  const visible = views.filter(
-    (view) => (query.prerelease || !view.prerelease) && (semVer2 || !isSemVer2(view.version)),
-  );
-  const matches = matcher(query.q);
-  const ids = [...new Set(visible.map((view) => view.id.toLowerCase()))].filter(matches).sort();
-  const data = ids.slice(query.skip, query.skip + query.take).map((lowerId) => {
-    const versions = versionsOf(visible, lowerId);
-    const latest = versions[versions.length - 1] as PackageView;
+export function search(urls: RegistrationUrls, found: IdsFound, seen: Visibility) {
+  const data = found.ids.map((summary) => {
+    const lowerId = summary.id.toLowerCase();
+    const latest = latestVisible(summary, seen) as PackageView;
     const registration = `${urls.registrationBase}${encodeURIComponent(lowerId)}/index.json`;
     return {
       '@id': registration,
@@ -77,12 +79,14 @@ export function search(urls: RegistrationUrls, views: readonly PackageView[], qu
       authors: [],
       totalDownloads: 0,
       verified: false,
-      versions: versions.map((view) => ({
-        version: view.version,
-        downloads: 0,
-        '@id': `${urls.registrationBase}${encodeURIComponent(lowerId)}/${encodeURIComponent(normalizeVersion(view.version))}.json`,
-      })),
+      versions: summary.versions
+        .filter((version) => visible(version, seen))
+        .map((version) => ({
+          version,
+          downloads: 0,
+          '@id': `${urls.registrationBase}${encodeURIComponent(lowerId)}/${encodeURIComponent(normalizeVersion(version))}.json`,
+        })),
     };
   });
-  return { totalHits: ids.length, data };
+  return { totalHits: found.total, data };
 }

@@ -50,8 +50,7 @@ export async function recordState(
   const errors = [...(doc?.errors ?? []), ...(state === 'partial' && reason ? [reason] : [])];
   // The row counts the errors the document lists.
   const errorCount = doc ? errors.length : undefined;
-  const { packagesTable } = storage;
-  if (!(await setPackageState(packagesTable, feed, packageUid, state, etag, errorCount))) {
+  if (!(await setPackageState(storage, feed, packageUid, state, etag, errorCount))) {
     return false;
   }
   if (doc) {

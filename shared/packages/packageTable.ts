@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { Package, PackageCounts } from './package';
 import { PACKAGE_STATES, PackageState } from './states';
 import { isAbsent } from '../storage/faults';
+import { StorageClients } from '../storage/clients';
+import { packageChanged } from '../listings/materialise';
 
 /**
  * One row per package in the packages table: PartitionKey = feed, RowKey = packageUid, the rest
@@ -58,8 +60,20 @@ function entityOf(row: PackageRow & { etag?: string }) {
   return { partitionKey: feed, rowKey: packageUid, ...rest };
 }
 
-export async function putPackageRow(table: TableClient, row: PackageRow): Promise<void> {
-  await table.upsertEntity(entityOf(row), 'Replace');
+/**
+ * Where package rows live, and the listings made of them: every write of a row that changes what
+ * listings show updates them after it (listings/materialise.ts).
+ */
+export type PackageStore = Pick<StorageClients, 'packagesTable' | 'listingsContainer'>;
+
+function listingsOf(store: PackageStore) {
+  return { container: store.listingsContainer };
+}
+
+export async function putPackageRow(store: PackageStore, row: PackageRow): Promise<void> {
+  const before = await getPackageRow(store.packagesTable, row.feed, row.packageUid);
+  await store.packagesTable.upsertEntity(entityOf(row), 'Replace');
+  await packageChanged(listingsOf(store), before, row);
 }
 
 function lostRace(error: unknown): boolean {
@@ -72,21 +86,29 @@ function lostRace(error: unknown): boolean {
  * the new ETag, or undefined when the row had changed.
  */
 export async function replacePackageRow(
-  table: TableClient,
+  store: PackageStore,
   row: PackageRow,
   etag: string | undefined,
 ): Promise<string | undefined> {
+  const table = store.packagesTable;
   const entity = entityOf(row);
+  // The row as it was, for the listings to take the upload off the id it was filed under.
+  const before =
+    etag === undefined ? undefined : await getPackageRow(table, row.feed, row.packageUid);
+  if (etag !== undefined && before?.etag !== etag) return undefined;
+  let written: string | undefined;
   try {
-    const written =
+    written = (
       etag === undefined
         ? await table.createEntity(entity)
-        : await table.updateEntity(entity, 'Replace', { etag });
-    return written.etag;
+        : await table.updateEntity(entity, 'Replace', { etag })
+    ).etag;
   } catch (error) {
     if (lostRace(error)) return undefined;
     throw error;
   }
+  await packageChanged(listingsOf(store), before, row);
+  return written;
 }
 
 /**
@@ -95,7 +117,7 @@ export async function replacePackageRow(
  * when it was not).
  */
 export async function setPackageState(
-  table: TableClient,
+  store: PackageStore,
   feed: string,
   packageUid: string,
   state: PackageState,
@@ -110,12 +132,18 @@ export async function setPackageState(
     ...(errorCount === undefined ? {} : { errorCount }),
   };
   try {
-    await table.updateEntity(entity, 'Merge', etag === undefined ? {} : { etag });
-    return true;
+    await store.packagesTable.updateEntity(entity, 'Merge', etag === undefined ? {} : { etag });
   } catch (error) {
     if (etag !== undefined && lostRace(error)) return false;
     throw error;
   }
+  // A state change keeps the id: the upload's listing under it is all that changes.
+  await packageChanged(
+    listingsOf(store),
+    undefined,
+    await getPackageRow(store.packagesTable, feed, packageUid),
+  );
+  return true;
 }
 
 /** After another package changed this one's warnings (a key handed over between them). */
@@ -128,17 +156,50 @@ export async function setWarningCount(
   await table.updateEntity({ partitionKey: feed, rowKey: packageUid, warningCount }, 'Merge');
 }
 
+function feedFilter(feed: string, state?: PackageState): string {
+  return state
+    ? odata`PartitionKey eq ${feed} and state eq ${state}`
+    : odata`PartitionKey eq ${feed}`;
+}
+
 /** Every package of a feed (one partition), optionally in one state. */
 export async function listPackages(
   table: TableClient,
   feed: string,
   state?: PackageState,
 ): Promise<PackageRow[]> {
-  const filter = state
-    ? odata`PartitionKey eq ${feed} and state eq ${state}`
-    : odata`PartitionKey eq ${feed}`;
   const rows: PackageRow[] = [];
+  const filter = feedFilter(feed, state);
   for await (const entity of table.listEntities({ queryOptions: { filter } }))
     rows.push(toRow(entity));
   return rows;
+}
+
+export interface PackagePage {
+  readonly rows: PackageRow[];
+  /** Where the next page starts; absent after the last. */
+  readonly continuation?: string;
+}
+
+/**
+ * One page of a feed's packages: at most `top` rows from `continuation` (a token of an earlier
+ * page), in uid order. Storage may answer fewer rows than `top`, even none, with a continuation.
+ */
+export async function listPackagePage(
+  table: TableClient,
+  feed: string,
+  page: { state?: PackageState; top: number; continuation?: string },
+): Promise<PackagePage> {
+  const pages = table
+    .listEntities({ queryOptions: { filter: feedFilter(feed, page.state) } })
+    .byPage({
+      maxPageSize: page.top,
+      ...(page.continuation === undefined ? {} : { continuationToken: page.continuation }),
+    });
+  const { value } = await pages.next();
+  const entities = (value ?? []) as unknown[] & { continuationToken?: string };
+  const rows = entities.map(toRow);
+  return entities.continuationToken === undefined
+    ? { rows }
+    : { rows, continuation: entities.continuationToken };
 }

@@ -6,7 +6,12 @@ import { StorageConnection } from './connection';
 import { NO_TOKEN, storageCredential } from './credential';
 import { missingResourceOf, storageFaultPolicy } from './faults';
 
-export const CONTAINERS = { packages: 'packages', status: 'status', catalog: 'catalog' } as const;
+export const CONTAINERS = {
+  packages: 'packages',
+  status: 'status',
+  catalog: 'catalog',
+  listings: 'listings',
+} as const;
 export const TABLES = {
   feeds: 'feeds',
   tokens: 'tokens',
@@ -23,6 +28,8 @@ export interface StorageClients {
   readonly deletesQueue: QueueClient;
   readonly statusContainer: ContainerClient;
   readonly catalogContainer: ContainerClient;
+  /** The NuGet listings, materialised per feed (shared/listings). */
+  readonly listingsContainer: ContainerClient;
   readonly feedsTable: TableClient;
   readonly tokensTable: TableClient;
   readonly packagesTable: TableClient;
@@ -154,6 +161,7 @@ export function createStorageClients(connection: StorageConnection): StorageClie
     deletesQueue: queues.getQueueClient(QUEUES.deletes),
     statusContainer: blobs.getContainerClient(CONTAINERS.status),
     catalogContainer: blobs.getContainerClient(CONTAINERS.catalog),
+    listingsContainer: blobs.getContainerClient(CONTAINERS.listings),
     feedsTable: services.table(TABLES.feeds),
     tokensTable: services.table(TABLES.tokens),
     packagesTable: services.table(TABLES.packages),

@@ -329,6 +329,19 @@ describe('packages', () => {
       status: 200,
       body: { packages: [] },
     });
+    const first = await call('GET', 'feeds/default/packages?top=1');
+    expect(first.body?.packages).toHaveLength(1);
+    if (first.body?.continuation !== undefined) {
+      const next = await call(
+        'GET',
+        `feeds/default/packages?top=1&continuation=${encodeURIComponent(String(first.body.continuation))}`,
+      );
+      expect(next.status).toBe(200);
+    }
+    expect(await call('GET', 'feeds/default/packages?continuation=bm90IGpzb24=')).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^invalid continuation: /) as unknown },
+    });
     expect(await call('GET', 'feeds/default/packages?state=shiny')).toMatchObject({
       status: 400,
       body: { error: expect.stringMatching(/^invalid state: /) as unknown },

@@ -290,6 +290,38 @@ describe('symfeed package', () => {
     await fails(['package', 'list', 'nowhere'], /feed "nowhere" does not exist/);
   });
 
+  it('lists a page at a time with --top, naming the command for the next page', async () => {
+    const second = 'MyLib.Two.1.0.0.zip';
+    await stack.upload(second, await makeZip([{ name: 'c.txt', data: 'c' }]));
+    await stack.indexed(second);
+    const seen: string[] = [];
+    let args = ['package', 'list', 'default', '--top', '1', '--json'];
+    for (;;) {
+      const page = await run(...args);
+      expect({ code: page.code, text: page.text }).toMatchObject({ code: 0 });
+      const packages = JSON.parse(page.lines.join('\n')) as { uid: string }[];
+      expect(packages.length).toBeLessThanOrEqual(1);
+      seen.push(...packages.map((p) => p.uid));
+      const more = /^more: symfeed (package list default --top 1) --continuation (\S+)$/.exec(
+        page.warnings.join('\n'),
+      );
+      if (!more) break;
+      args = [...(more[1] ?? '').split(' '), '--continuation', more[2] ?? '', '--json'];
+    }
+    const all = JSON.parse((await run('package', 'list', 'default', '--json')).lines.join('\n'));
+    expect(seen).toEqual((all as { uid: string }[]).map((p) => p.uid));
+    expect(seen).toEqual(expect.arrayContaining([uid, packageUidFor('default', second)]));
+    const garbled = Buffer.from('{"next":').toString('base64');
+    await fails(['package', 'list', 'default', '--continuation', garbled], /invalid continuation/);
+  });
+
+  it('rebuilds the listings of a feed', async () => {
+    const result = await run('listings', 'rebuild', 'default');
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.text).toMatch(/^listings of feed "default": \d+ ids in 1 index pages$/);
+    await fails(['listings', 'rebuild', 'No Feed'], /is not a feed name/);
+  });
+
   it('shows the status document', async () => {
     const result = await run('package', 'show', 'default', uid);
     expect(result.code).toBe(0);

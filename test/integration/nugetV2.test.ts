@@ -8,7 +8,7 @@ import yauzl from 'yauzl';
 import { definitions } from '../../functions/all';
 import { LocalHost, startLocalHost } from '../../local/host';
 import { createToken } from '../../shared/feeds/tokens';
-import { uploadVersion } from '../../shared/nuget/feedView';
+import { uploadVersion } from '../../shared/listings/packageView';
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { getPackageRow } from '../../shared/packages/packageTable';
 import { startStack, Stack } from '../support/stack';

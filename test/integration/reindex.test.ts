@@ -79,7 +79,7 @@ it('gives the same rows and document when run again', async () => {
   ) as Record<string, unknown>;
   expect(stored.firstIndexedAt).toBe(new Date(row.firstIndexedAt).toISOString());
   expect(stored).not.toHaveProperty('stateChangedAt');
-  await putPackageRow(stack.rt.storage.packagesTable, { ...row, state: 'indexing' });
+  await putPackageRow(stack.rt.storage, { ...row, state: 'indexing' });
   expect(await indexPackage(deps(), 'default', 'again.zip')).toMatchObject({
     kind: 'indexed',
     keys: 2,

@@ -1,5 +1,5 @@
 import { deleteTarget } from '../../shared/nuget/deleteUpload';
-import { PackageView, uploadVersion } from '../../shared/nuget/feedView';
+import { PackageView, uploadVersion } from '../../shared/listings/packageView';
 import { isPrerelease } from '../../shared/packages/packageIdentity';
 import { PackageState } from '../../shared/packages/states';
 import {
@@ -8,7 +8,9 @@ import {
   registrationIndex,
   registrationPage,
 } from '../../shared/nuget/registrations';
-import { parseSearchQuery, search } from '../../shared/nuget/search';
+import { byKey, summarise } from '../../shared/listings/listingShapes';
+import { selectIds } from '../../shared/listings/readListings';
+import { idQueryOf, parseSearchQuery, search } from '../../shared/nuget/search';
 import { serviceIndex } from '../../shared/nuget/serviceIndex';
 
 const urls = {
@@ -73,7 +75,19 @@ describe('search', () => {
     view('Beta.Lib', '1.0.0', 3),
     view('Gamma', '1.0.0+meta', 4),
   ];
-  const run = (query: string) => search(urls, views, parseSearchQuery(new URLSearchParams(query)));
+  const ids = ['alpha', 'beta.lib', 'gamma']
+    .flatMap(
+      (key) =>
+        summarise(
+          key,
+          views.filter((v) => v.id.toLowerCase() === key),
+        ) ?? [],
+    )
+    .sort(byKey);
+  const run = (text: string) => {
+    const query = idQueryOf(parseSearchQuery(new URLSearchParams(text)));
+    return search(urls, selectIds(ids, 'succeeded', query), query.seen);
+  };
 
   it('groups by id and pages with skip and take', () => {
     const all = run('prerelease=true&semVerLevel=2.0.0');

@@ -1,4 +1,4 @@
-import { uploadVersion } from '../../shared/nuget/feedView';
+import { uploadVersion } from '../../shared/listings/packageView';
 import {
   compareVersions,
   isNuGetId,

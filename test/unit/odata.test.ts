@@ -1,4 +1,4 @@
-import { PackageView } from '../../shared/nuget/feedView';
+import { PackageView } from '../../shared/listings/packageView';
 import { ODataError } from '../../shared/nuget/odata/errors';
 import { evaluate, parseFilter } from '../../shared/nuget/odata/expression';
 import { feedPackages, findFeedPackage } from '../../shared/nuget/odata/packages';

@@ -1,4 +1,4 @@
-import { PackageView } from '../feedView';
+import { PackageView } from '../../listings/packageView';
 import { PackageProperties } from './properties';
 import { isPrerelease } from '../../packages/packageIdentity';
 import { compareVersions, isNuGetVersion, isSemVer2, normalizeVersion } from '../nugetVersion';

@@ -3,7 +3,8 @@ import { credentialsFrom } from '../../feeds/access';
 import { isStorageFailure } from '../../storage/clients';
 import { downloadPackage } from '../download';
 import { NO_STORE, NuGetReadPorts, publicBase, STORAGE_UNAVAILABLE } from '../nugetHttp';
-import { subfeedPackages } from '../feedView';
+import { findIds, findUploads, idUploads, scanSubfeed } from '../../listings/readListings';
+import { latestVisible } from '../../listings/listingShapes';
 import { parseSubfeed, Subfeed } from '../subfeed';
 import { authorizeSubfeed } from '../subfeedAccess';
 import { atomEntry, atomFeed, errorDocument, metadataDocument, serviceDocument } from './atom';
@@ -12,7 +13,9 @@ import { normalizeVersion } from '../nugetVersion';
 import { FeedPackage, feedPackages, findFeedPackage } from './packages';
 import {
   booleanParameter,
+  Page,
   parseQueryOptions,
+  QueryOptions,
   runQuery,
   semVer2Parameter,
   stringParameter,
@@ -90,28 +93,26 @@ export async function handleNuGetV2(
     }
     const base = `${publicBase(ports.settings, request.url)}/F/${rawFeed}/api/v2/`;
     const resource = rest.join('/');
-    const listed = async (semVer2: boolean) =>
-      feedPackages(await subfeedPackages(ports.storage, subfeed, access.owner), semVer2);
+    const uploads = async (id: string, semVer2: boolean) =>
+      feedPackages(await idUploads(ports.storage, subfeed, access.owner, id), semVer2);
 
     if (resource === '') return xml(200, serviceDocument(base));
     if (resource === '$metadata') return xml(200, metadataDocument());
 
     const download = DOWNLOAD.exec(resource);
     if (download) {
-      const found = findFeedPackage(
-        await listed(true),
-        decode(download[1] ?? ''),
-        decode(download[2] ?? ''),
-      );
+      const id = decode(download[1] ?? '');
+      const found = findFeedPackage(await uploads(id, true), id, decode(download[2] ?? ''));
       return found ? await downloadOf(ports, subfeed, found) : error(404, 'No such package.');
     }
 
     const key = KEY.exec(decode(resource));
     if (key) {
       const unquote = (text = '') => text.replace(/''/g, "'");
+      const id = unquote(key[1]);
       const found = findFeedPackage(
-        await listed(semVer2Parameter(url.searchParams)),
-        unquote(key[1]),
+        await uploads(id, semVer2Parameter(url.searchParams)),
+        id,
         unquote(key[2]),
       );
       return found
@@ -125,11 +126,25 @@ export async function handleNuGetV2(
     const params = url.searchParams;
     const options = parseQueryOptions(params);
     const select = selector(name, params);
-    const page = runQuery(
-      (await listed(semVer2Parameter(params))).filter(select),
-      options,
-      PAGE_SIZE,
-    );
+    const semVer2 = semVer2Parameter(params);
+    const indexed = indexedListing(name, params, options, subfeed);
+    const page = indexed
+      ? await indexedPage(ports, subfeed, indexed, options, semVer2)
+      : runQuery(
+          feedPackages(
+            name === 'FindPackagesById'
+              ? await idUploads(
+                  ports.storage,
+                  subfeed,
+                  access.owner,
+                  stringParameter(params, 'id') ?? '',
+                )
+              : await scanSubfeed(ports.storage, subfeed, access.owner),
+            semVer2,
+          ).filter(select),
+          options,
+          PAGE_SIZE,
+        );
     if (collection[2]) {
       const counted = Math.min(Math.max(page.count - options.skip, 0), options.top ?? Infinity);
       return xml(200, String(counted), 'text/plain;charset=utf-8');
@@ -162,6 +177,91 @@ export async function handleNuGetV2(
     }
     throw failure;
   }
+}
+
+/**
+ * NuGet 2.x's `list -Prerelease` (the latest upload of each id) and `list -AllVersions
+ * -Prerelease` (every upload), in id order, which the listing index answers reading only the
+ * pages, and for every upload the ids, the wanted entries are on. Other queries (other filters
+ * and orders, search terms, an `own` subfeed) list from the table.
+ */
+function indexedListing(
+  name: 'Packages' | 'Search' | 'FindPackagesById',
+  params: URLSearchParams,
+  options: QueryOptions,
+  subfeed: Subfeed,
+): 'latest' | 'all' | undefined {
+  const { filter, orderBy } = options;
+  const byId =
+    orderBy.length === 0 ||
+    (orderBy.length === 1 &&
+      !orderBy[0]?.descending &&
+      orderBy[0]?.expr.kind === 'property' &&
+      orderBy[0].expr.name === 'Id');
+  const shape =
+    filter === undefined
+      ? 'all'
+      : filter.kind === 'property' && filter.name === 'IsAbsoluteLatestVersion'
+        ? 'latest'
+        : undefined;
+  const everything =
+    name === 'Packages' ||
+    (name === 'Search' &&
+      booleanParameter(params, 'includePrerelease') &&
+      (stringParameter(params, 'searchTerm') ?? '').trim() === '');
+  return subfeed.ownership === 'all' && byId && everything ? shape : undefined;
+}
+
+/** A page of an indexed listing (see indexedListing), cut at PAGE_SIZE as runQuery cuts. */
+async function indexedPage(
+  ports: NuGetReadPorts,
+  subfeed: Subfeed,
+  shape: 'latest' | 'all',
+  options: QueryOptions,
+  semVer2: boolean,
+): Promise<Page> {
+  const wanted = options.top ?? Infinity;
+  const take = Math.min(wanted, PAGE_SIZE);
+  const seen = { prerelease: true, semVer2, nugetOnly: true };
+  let total: number;
+  let entries: FeedPackage[];
+  if (shape === 'latest') {
+    const found = await findIds(ports.storage, subfeed, undefined, {
+      exact: [],
+      terms: [],
+      seen,
+      skip: options.skip,
+      take,
+    });
+    total = found.total;
+    entries = feedPackages(
+      found.ids.flatMap((summary) => latestVisible(summary, seen) ?? []),
+      semVer2,
+    );
+  } else {
+    const found = await findUploads(ports.storage, subfeed, seen, options.skip, take);
+    total = found.total;
+    // Each id whole, so that its latest versions are known, then cut to the window.
+    entries = found.ids.flatMap(({ first, views }) =>
+      feedPackages(views, semVer2).filter((_, i) => {
+        const at = first + i;
+        return at >= options.skip && at < options.skip + take;
+      }),
+    );
+  }
+  const count = Math.max(Math.min(total - options.skip, wanted), 0);
+  return {
+    entries,
+    count: total,
+    ...(count > PAGE_SIZE
+      ? {
+          next: {
+            skip: options.skip + PAGE_SIZE,
+            ...(options.top === undefined ? {} : { top: options.top - PAGE_SIZE }),
+          },
+        }
+      : {}),
+  };
 }
 
 /** What a function's own parameters select before $filter applies. */

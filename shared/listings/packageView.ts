@@ -1,8 +1,7 @@
 import { listedPackage, ListedPackage, Package } from '../packages/package';
-import { listPackages } from '../packages/packageTable';
 import { isPrerelease } from '../packages/packageIdentity';
-import { StorageClients } from '../storage/clients';
-import { Subfeed } from './subfeed';
+import { compareVersions } from '../nuget/nugetVersion';
+import { Subfeed } from '../nuget/subfeed';
 
 /**
  * A package as NuGet clients see it in a (sub)feed listing: its id, else its blob's name, and as
@@ -31,7 +30,7 @@ export function uploadVersion(version: string, uploadedAt: string, packageUid: s
   return `${core}${core.includes('-') ? '.' : '-'}${stamp}${metadata}`;
 }
 
-function toView(pkg: Package): PackageView {
+export function packageView(pkg: Package): PackageView {
   const version = uploadVersion(pkg.version, pkg.uploadedAt, pkg.packageUid);
   return {
     ...listedPackage(pkg),
@@ -42,43 +41,22 @@ function toView(pkg: Package): PackageView {
   };
 }
 
-/**
- * The packages a subfeed lists, ordered by id then upload. The `original` state lists every
- * package not deleted, as uploaded; `own` subfeeds only the caller's.
- */
-export async function subfeedPackages(
-  storage: StorageClients,
-  subfeed: Subfeed,
-  owner?: string,
-): Promise<PackageView[]> {
-  const rows =
-    subfeed.state === 'original'
-      ? (await listPackages(storage.packagesTable, subfeed.feed)).filter(
-          (row) => row.state !== 'deleted',
-        )
-      : await listPackages(storage.packagesTable, subfeed.feed, subfeed.state);
-  return rows
-    .filter((row) => subfeed.ownership === 'all' || (owner !== undefined && row.owner === owner))
-    .map(toView)
-    .sort(
-      (a, b) =>
-        a.id.toLowerCase().localeCompare(b.id.toLowerCase()) ||
-        a.uploadedAt.localeCompare(b.uploadedAt),
-    );
+/** The key listings file a package under: its listed id, as NuGet compares ids. */
+export function idKey(id: string): string {
+  return id.toLowerCase();
 }
 
-/** One package of a subfeed by id (case-insensitive, as NuGet) and listed version. */
-export async function findPackage(
-  storage: StorageClients,
-  subfeed: Subfeed,
-  owner: string | undefined,
-  id: string,
-  version: string,
-): Promise<PackageView | undefined> {
-  const all = await subfeedPackages(storage, subfeed, owner);
-  return all.find(
-    (view) =>
-      view.id.toLowerCase() === id.toLowerCase() &&
-      view.version.toLowerCase() === version.toLowerCase(),
-  );
+/**
+ * Whether a subfeed lists the package: the `original` state lists every package not deleted, as
+ * uploaded; `own` subfeeds only the caller's.
+ */
+export function inSubfeed(view: PackageView, subfeed: Subfeed, owner?: string): boolean {
+  const state =
+    subfeed.state === 'original' ? view.state !== 'deleted' : view.state === subfeed.state;
+  return state && (subfeed.ownership === 'all' || (owner !== undefined && view.owner === owner));
+}
+
+/** One id's uploads in the order registrations list them: oldest version first. */
+export function byVersion(a: PackageView, b: PackageView): number {
+  return compareVersions(a.version, b.version);
 }
