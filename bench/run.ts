@@ -14,6 +14,7 @@ import {
 } from './scenarios/latency';
 import { privateScenario } from './scenarios/private';
 import { BURST_CONNECTIONS, rawScenario } from './scenarios/raw';
+import { nugetScenario } from './scenarios/nuget';
 import { scaleScenario } from './scenarios/scale';
 import { serveScenario, ServeCell } from './scenarios/serve';
 import { soakScenario } from './scenarios/soak';
@@ -188,6 +189,19 @@ async function main(): Promise<void> {
       cold.url,
       target,
       { smallKeys: 1_000, largeKeys: PLAN.scaleKeys, seconds: PLAN.scaleSeconds },
+      log,
+    );
+    // Quick too: the seed's 100,000 packages are materialised listings, written in about a minute.
+    const nuget = await nugetScenario(
+      storage,
+      cold.url,
+      {
+        smallPackages: 1_000,
+        largePackages: 100_000,
+        bigIdVersions: 6_000,
+        seconds: PLAN.scaleSeconds,
+        tableRows: false,
+      },
       log,
     );
 
@@ -418,6 +432,28 @@ async function main(): Promise<void> {
         measured: scale.scaleP99Ratio,
         aim: { op: '<=', limit: 1.2 },
       },
+      {
+        regime: 'loopback',
+        key: 'nuget.listP99Ratio',
+        name: `nuget.listP99Ms (${fmt(nuget.large.packages)} vs ${fmt(nuget.small.packages)} packages, v3 search + v2 list, c=16)`,
+        value: nuget.large.listP99Ms,
+        unit: 'ms',
+        baseline: nuget.small.listP99Ms,
+        baselineLabel: `ms at ${fmt(nuget.small.packages)} packages`,
+        measured: nuget.listP99Ratio,
+        aim: { op: '<=', limit: 1.5 },
+      },
+      {
+        regime: 'loopback',
+        key: 'nuget.registrationP99Ratio',
+        name: `nuget.registrationP99Ms (${fmt(nuget.large.packages)} vs ${fmt(nuget.small.packages)} packages, c=16)`,
+        value: nuget.large.registrationP99Ms,
+        unit: 'ms',
+        baseline: nuget.small.registrationP99Ms,
+        baselineLabel: `ms at ${fmt(nuget.small.packages)} packages`,
+        measured: nuget.registrationP99Ratio,
+        aim: { op: '<=', limit: 1.5 },
+      },
     ];
 
     const perClass = (pick: (c: LatencyClass) => number | null) =>
@@ -434,6 +470,14 @@ async function main(): Promise<void> {
       indexKeysPerSecond: round(indexing.small.keysPerSecond, 0),
       indexPeakRssMB: round(indexing.large.peakRssMB, 0),
       scaleP99Ratio: round(scale.scaleP99Ratio),
+      nuget: {
+        packages: nuget.large.packages,
+        listP99Ms: round(nuget.large.listP99Ms),
+        registrationP99Ms: round(nuget.large.registrationP99Ms),
+        listP99Ratio: round(nuget.listP99Ratio),
+        registrationP99Ratio: round(nuget.registrationP99Ratio),
+        bigIdRegistrationP99Ms: round(nuget.bigRegistrationP99Ms),
+      },
       gzipThroughputRatioVsRawBlob: round(bytes.gzip.ratio),
       inflateRatioVsZlib: round(bytes.inflate.ratio),
       crcCostPercent: round(bytes.crcCostPercent, 1),
@@ -481,6 +525,7 @@ async function main(): Promise<void> {
           small: scale.small,
           large: scale.large,
         },
+        nuget,
       },
     };
     const json = `${JSON.stringify(report, roundReplacer, 2)}\n`;

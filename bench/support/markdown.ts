@@ -21,8 +21,7 @@ export interface BenchReport {
 
 /**
  * The loopback figures, by their path in latest.json: the aims come from the run's own `aims`.
- * A field a run does not have shows as '-'. The NuGet listing figures (nuget.listP99Ms,
- * nuget.registrationP99Ms and their ratio) go here once their scenario writes them.
+ * A field a run does not have shows as '-'.
  */
 const LOOPBACK_FIELDS = [
   'requestsPerSecond',
@@ -42,6 +41,10 @@ const LOOPBACK_FIELDS = [
   'indexKeysPerSecond',
   'indexPeakRssMB',
   'scaleP99Ratio',
+  'nuget.listP99Ms',
+  'nuget.listP99Ratio',
+  'nuget.registrationP99Ms',
+  'nuget.registrationP99Ratio',
 ] as const;
 
 function valueAt(report: BenchReport, path: string): unknown {
