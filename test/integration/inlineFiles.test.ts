@@ -1,7 +1,7 @@
 import { packageUidFor } from '../../shared/packages/packageUid';
 import { getPackageRow } from '../../shared/packages/packageTable';
 import { requestDelete } from '../../shared/packages/deletePackage';
-import { CountedStack, startCountedStack } from '../support/countingProxy';
+import { CountedStack, startCountedStack } from '../support/countedStack';
 import { COLD_SETTINGS, smallFiles, smallFilesPackage } from '../support/smallFiles';
 import { makeZip, symbolIndex } from '../support/zips';
 

@@ -1,4 +1,4 @@
-import { CountedStack, startCountedStack } from '../support/countingProxy';
+import { CountedStack, startCountedStack } from '../support/countedStack';
 import { COLD_SETTINGS, SmallFile, smallFiles, smallFilesPackage } from '../support/smallFiles';
 
 /** SYMFEED_INLINE_FILE_BYTES=0: no file goes into its key rows, each is read from its package. */

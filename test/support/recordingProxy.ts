@@ -2,6 +2,7 @@ import http, { IncomingHttpHeaders } from 'node:http';
 import { AddressInfo } from 'node:net';
 
 export interface Exchange {
+  readonly method: string;
   readonly path: string;
   readonly request: IncomingHttpHeaders;
   readonly status: number;
@@ -17,7 +18,8 @@ export interface RecordingProxy {
 
 /**
  * A plain HTTP proxy in front of `target` that records headers both ways, so a test can tell what
- * a real client (debuginfod-find, gdb) asked for and got, bytes untouched.
+ * a real client (debuginfod-find, gdb) asked for and got, or how many storage requests a symbol
+ * request made whichever client made them (the SDK, or a raw ranged read), bytes untouched.
  */
 export async function recordingProxy(target: string): Promise<RecordingProxy> {
   const exchanges: Exchange[] = [];
@@ -27,6 +29,7 @@ export async function recordingProxy(target: string): Promise<RecordingProxy> {
       { method: req.method, headers: req.headers },
       (upstream) => {
         exchanges.push({
+          method: req.method ?? '',
           path: req.url ?? '/',
           request: req.headers,
           status: upstream.statusCode ?? 0,

@@ -110,9 +110,10 @@ async function main(): Promise<void> {
     body: new Uint8Array(nupkg),
   });
   await host.drain();
-  // A failed answer of symfeed's own is logged with the request's path.
+  // A failed answer of symfeed's own is logged with the request's path: a key never asked for,
+  // as the file asked above is now served from memory (token, location and bytes).
   await azurite.stop();
-  await send(`/F/priv/auth/${t}/symbols/${key}`);
+  await send(`/F/priv/auth/${t}/symbols/unasked.pdb/00/unasked.pdb`);
   await host.close();
 
   const secrets = [token, t, basic.slice('Basic '.length), token.slice(3)];
