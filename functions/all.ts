@@ -9,6 +9,7 @@ import { metricsEndpoint } from './metrics';
 import { mirror } from './mirror';
 import { nugetV2 } from './nugetV2';
 import { nugetV3 } from './nugetV3';
+import { page, pageAsset } from './page';
 import { retention } from './retention';
 import { symbols, symbolsWithToken } from './symbols';
 
@@ -26,4 +27,6 @@ export const definitions: readonly FunctionDefinition[] = loggingFailures([
   ...nugetV3,
   nugetV2,
   metricsEndpoint,
+  page,
+  pageAsset,
 ]);

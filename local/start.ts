@@ -159,6 +159,9 @@ function printout(
 symfeed is running${embedded ? ` on its own Azurite (data in ${settings.SYMFEED_AZURITE_LOCATION})` : ''}.
 ${listening(settings.HOST, host.port)}
 
+  Web page:      ${host.url}/
+                 (the feeds, their packages, why a symbol is missing, what debuggers missed)
+
   Symbol server (SSQP) for the public feed "${DEFAULT_FEED}":
     ${symbols}
 

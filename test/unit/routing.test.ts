@@ -41,6 +41,19 @@ describe('routeMatcher, as the Functions host matches a route template (ASP.NET 
     expect(symbols('/F/default/symbols/x//y')).toEqual({ feed: 'default', clientKey: 'x//y' });
   });
 
+  it('routes "/" alone with the optional parameter of no length (the Functions host’s way)', () => {
+    const root = routeMatcher('{page:maxlength(0)?}');
+    expect(root('/')).toEqual({});
+    expect(root('')).toEqual({});
+    expect(root('/x')).toBeUndefined();
+    expect(() =>
+      assertUnambiguous([
+        { name: 'page', template: '{page:maxlength(0)?}', methods: new Set(['GET']) },
+        { name: 'health', template: 'health', methods: new Set(['GET']) },
+      ]),
+    ).not.toThrow();
+  });
+
   it('refuses what it does not implement rather than match otherwise than Azure', () => {
     expect(() => routeMatcher('F/{feed:int}')).toThrow(/does not support the segment/);
     expect(() => routeMatcher('F/{feed?}')).toThrow(/does not support the segment/);
@@ -112,6 +125,8 @@ describe("symfeed's routes", () => {
     ['GET', '/F/default/api/v3/registration/my.lib/index.json', 'nugetRegistration'],
     ['GET', '/F/default/api/v3/registration/my.lib/page/1.0.0/2.0.0', 'nugetRegistrationPage'],
     ['GET', '/F/default/api/v3/query', 'nugetSearch'],
+    ['GET', '/', 'page'],
+    ['GET', '/assets/main-ABCD1234.js', 'pageAsset'],
     ['GET', '/manage/feeds', 'manageFeeds'],
     ['PUT', '/manage/feeds/team', 'manageFeed'],
     ['POST', '/manage/feeds/team/tokens', 'manageFeedTokens'],
