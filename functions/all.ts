@@ -12,6 +12,7 @@ import { nugetV3 } from './nugetV3';
 import { page, pageAsset } from './page';
 import { retention } from './retention';
 import { symbols, symbolsWithToken } from './symbols';
+import { ui } from './ui';
 
 export const definitions: readonly FunctionDefinition[] = loggingFailures([
   symbols,
@@ -29,4 +30,5 @@ export const definitions: readonly FunctionDefinition[] = loggingFailures([
   metricsEndpoint,
   page,
   pageAsset,
+  ...ui,
 ]);

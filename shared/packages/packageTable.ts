@@ -142,3 +142,40 @@ export async function listPackages(
     rows.push(toRow(entity));
   return rows;
 }
+
+/** What a page of a feed's packages may be narrowed to; each is matched by the table itself. */
+export interface PackageFilter {
+  readonly state?: PackageState;
+  readonly owner?: string;
+  /** The start of the id, as it was uploaded (the table compares case-sensitively). */
+  readonly idPrefix?: string;
+}
+
+/**
+ * One page of a feed's packages, in uid order, and the token to the next page, if any: a listing
+ * costs one table query whatever the feed holds. A page can hold fewer rows than asked, even
+ * none, and still have a next one (the table stops at its own limits).
+ */
+export async function listPackagePage(
+  table: TableClient,
+  feed: string,
+  filter: PackageFilter,
+  pageSize: number,
+  continuationToken?: string,
+): Promise<{ rows: PackageRow[]; continuationToken?: string }> {
+  const clauses = [odata`PartitionKey eq ${feed}`];
+  if (filter.state) clauses.push(odata`state eq ${filter.state}`);
+  if (filter.owner !== undefined) clauses.push(odata`owner eq ${filter.owner}`);
+  if (filter.idPrefix) {
+    clauses.push(odata`id ge ${filter.idPrefix} and id lt ${`${filter.idPrefix}\uffff`}`);
+  }
+  const pages = table
+    .listEntities({ queryOptions: { filter: clauses.join(' and ') } })
+    .byPage({ maxPageSize: pageSize, ...(continuationToken && { continuationToken }) });
+  const { value: page } = await pages.next();
+  if (!page) return { rows: [] };
+  return {
+    rows: page.map(toRow),
+    ...(page.continuationToken && { continuationToken: page.continuationToken }),
+  };
+}

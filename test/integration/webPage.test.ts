@@ -1,15 +1,47 @@
 import { Browser, Page } from 'playwright-core';
+import { createFeed } from '../../shared/feeds/feedTable';
+import { createToken } from '../../shared/feeds/tokens';
+import { packageUidFor } from '../../shared/packages/packageUid';
 import { launchChromium } from '../support/browser';
 import { startStack, Stack } from '../support/stack';
+import { makeZip, symbolIndex } from '../support/zips';
 
 // Needs `npm run build` first (the page's assets are built into dist/web) and Chromium
-// (test/support/browser.ts).
+// (test/support/browser.ts). The private feed's name, package id and key are chosen so that any
+// of them showing anywhere is found by a plain search of the text.
+const SECRET_FEED = 'hushfeed';
+const SECRET_ID = 'Hush.Internal';
+const SECRET_KEY = 'hushlib.pdb/0123456789abcdef0123456789abcdef1/hushlib.pdb';
+const PUBLIC_KEY = 'openlib.pdb/fedcba9876543210fedcba98765432101/openlib.pdb';
+
 let stack: Stack;
 let browser: Browser;
 let page: Page;
+let readToken: string;
+let otherToken: string;
+
+function symbolPackage(key: string, file: string): Promise<Buffer> {
+  return makeZip([
+    { name: file, data: `the bytes of ${file}` },
+    { name: 'symbol_index.json', data: symbolIndex([{ clientKey: key, blobPath: file }]) },
+  ]);
+}
 
 beforeAll(async () => {
   stack = await startStack();
+  const { feedsTable, tokensTable } = stack.rt.storage;
+  await createFeed(feedsTable, { name: SECRET_FEED, visibility: 'private' });
+  await createFeed(feedsTable, { name: 'elsewhere', visibility: 'private' });
+  ({ token: readToken } = await createToken(tokensTable, { feed: SECRET_FEED, scopes: ['read'] }));
+  ({ token: otherToken } = await createToken(tokensTable, { feed: 'elsewhere', scopes: ['read'] }));
+  await stack.upload('Open.Lib.1.2.0.zip', await symbolPackage(PUBLIC_KEY, 'openlib.pdb'));
+  await stack.upload(
+    `${SECRET_ID}.3.0.0.zip`,
+    await symbolPackage(SECRET_KEY, 'hushlib.pdb'),
+    SECRET_FEED,
+  );
+  await stack.indexed('Open.Lib.1.2.0.zip');
+  await stack.indexed(`${SECRET_ID}.3.0.0.zip`, SECRET_FEED);
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -22,6 +54,12 @@ beforeEach(async () => {
 afterEach(async () => {
   await page.close();
 });
+
+async function signIn(token: string): Promise<void> {
+  await page.getByLabel('Feed token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(/Signed in to/).waitFor();
+}
 
 describe('serving the page', () => {
   it('answers "/" with index.html, checked at every load, and its assets as immutable', async () => {
@@ -39,9 +77,107 @@ describe('serving the page', () => {
     expect((await fetch(`${stack.host.url}/assets/main-NOSUCH.js`)).status).toBe(404);
     expect((await fetch(`${stack.host.url}/assets/..%2Fhost.json`)).status).toBe(404);
   });
+});
 
-  it('shows the page in a browser', async () => {
+describe('browsing', () => {
+  it('lists the public feed with its counts, URLs and debugger lines', async () => {
     await page.goto(`${stack.host.url}/`);
-    await page.getByRole('heading', { name: 'Feeds' }).waitFor();
+    const card = page.locator('.card', { has: page.getByRole('link', { name: 'default' }) });
+    await card.getByText('1 packages, 1 keys').waitFor();
+    await card.getByText('URLs and debugger settings').click();
+    await card.getByText(`.sympath srv*C:\\symbols*${stack.host.url}/F/default/symbols`).waitFor();
+    await card.getByText(`DEBUGINFOD_URLS=${stack.host.url}/F/default`).waitFor();
+    await card.getByRole('button', { name: 'Copy Symbol server (SSQP)' }).waitFor();
+  });
+
+  it('finds a package by id and shows its status document in words', async () => {
+    await page.goto(`${stack.host.url}/#/feeds/default`);
+    await page.getByLabel('Id starts with').fill('Open');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('link', { name: 'Open.Lib' }).click();
+    await page.getByRole('heading', { name: 'Open.Lib 1.2.0' }).waitFor();
+    await page.getByText('explicit (named in symbol_index.json)').waitFor();
+    await page.getByText(PUBLIC_KEY).waitFor();
+    await page.locator('.history').getByText('succeeded').waitFor();
+  });
+
+  it('signs in to a private feed with its token and shows it', async () => {
+    await page.goto(`${stack.host.url}/`);
+    await signIn(readToken);
+    await page.getByRole('link', { name: SECRET_FEED }).click();
+    await page.getByRole('link', { name: SECRET_ID }).click();
+    await page.getByText(SECRET_KEY).waitFor();
+    expect(await page.evaluate(() => location.href)).not.toContain(readToken);
+  });
+});
+
+describe("a private feed's names, packages and keys", () => {
+  const uid = packageUidFor(SECRET_FEED, `${SECRET_ID}.3.0.0.zip`);
+  const secrets = [SECRET_FEED, SECRET_ID, SECRET_KEY, uid];
+
+  it('appear in no view and no JSON answer without its token', async () => {
+    for (const token of [undefined, otherToken]) {
+      const seen: string[] = [];
+      // The page's own requests name the feed of the address it was given; their answers may not.
+      page.on('response', async (response) => {
+        if (response.url().includes('/ui/api/')) seen.push(await response.text().catch(() => ''));
+      });
+      await page.goto(`${stack.host.url}/`);
+      if (token) await signIn(token);
+      for (const view of [
+        '#/',
+        `#/feeds/${SECRET_FEED}`,
+        `#/feeds/${SECRET_FEED}/packages/${uid}`,
+      ]) {
+        await page.goto(`${stack.host.url}/${view}`);
+        await page.waitForLoadState('networkidle');
+        await page.getByRole('heading', { level: 1 }).waitFor();
+        seen.push(await page.locator('body').innerText());
+      }
+      const shown = seen.join('\n');
+      expect(shown).toContain('no such feed that you may read');
+      for (const secret of secrets) expect(shown).not.toContain(secret);
+      await page.close();
+      page = await browser.newPage();
+    }
+  });
+
+  it('are answered 404 by every JSON call, as for a feed that does not exist', async () => {
+    const calls = [
+      `/ui/api/feeds/${SECRET_FEED}`,
+      `/ui/api/feeds/${SECRET_FEED}/packages`,
+      `/ui/api/feeds/${SECRET_FEED}/packages/${uid}`,
+    ];
+    for (const path of calls) {
+      for (const headers of [{}, { Authorization: `Bearer ${otherToken}` }] as Record<
+        string,
+        string
+      >[]) {
+        const answer = await fetch(`${stack.host.url}${path}`, { headers });
+        expect(answer.status).toBe(404);
+        const body = await answer.text();
+        for (const secret of [SECRET_ID, SECRET_KEY]) expect(body).not.toContain(secret);
+      }
+      const nowhere = await fetch(`${stack.host.url}${path.replace(SECRET_FEED, 'nosuchfeed')}`);
+      expect(nowhere.status).toBe(404);
+    }
+    const feeds = await (await fetch(`${stack.host.url}/ui/api/feeds`)).text();
+    expect(feeds).not.toContain(SECRET_FEED);
+    const opened = await fetch(`${stack.host.url}/ui/api/feeds`, {
+      headers: { Authorization: `Bearer ${readToken}` },
+    });
+    expect(await opened.text()).toContain(SECRET_FEED);
+  });
+});
+
+describe('the JSON API', () => {
+  it('pages packages with a continuation token and refuses one it did not give', async () => {
+    const first = await fetch(`${stack.host.url}/ui/api/feeds/default/packages?state=succeeded`);
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { packages: unknown[] }).packages).toHaveLength(1);
+    const bad = await fetch(`${stack.host.url}/ui/api/feeds/default/packages?next=notatoken`);
+    expect(bad.status).toBe(400);
+    const unknown = await fetch(`${stack.host.url}/ui/api/feeds/default/packages?colour=red`);
+    expect(unknown.status).toBe(400);
   });
 });

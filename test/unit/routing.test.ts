@@ -127,6 +127,8 @@ describe("symfeed's routes", () => {
     ['GET', '/F/default/api/v3/query', 'nugetSearch'],
     ['GET', '/', 'page'],
     ['GET', '/assets/main-ABCD1234.js', 'pageAsset'],
+    ['GET', '/ui/api/feeds', 'uiFeeds'],
+    ['GET', '/ui/api/feeds/team/packages/0123', 'uiPackage'],
     ['GET', '/manage/feeds', 'manageFeeds'],
     ['PUT', '/manage/feeds/team', 'manageFeed'],
     ['POST', '/manage/feeds/team/tokens', 'manageFeedTokens'],
