@@ -27,4 +27,5 @@ export const ui: readonly FunctionDefinition[] = [
   route('uiFeed', 'ui/api/feeds/{feed}', 'feed'),
   route('uiPackages', 'ui/api/feeds/{feed}/packages', 'packages'),
   route('uiPackage', 'ui/api/feeds/{feed}/packages/{uid}', 'package'),
+  route('uiLookup', 'ui/api/feeds/{feed}/lookup', 'lookup'),
 ];

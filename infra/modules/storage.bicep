@@ -12,7 +12,7 @@ param operatorPrincipalId string
 param operatorPrincipalType string
 
 var containers = ['packages', 'status', 'catalog']
-var tables = ['feeds', 'tokens', 'packages', 'symbolkeys']
+var tables = ['feeds', 'tokens', 'packages', 'symbolkeys', 'symbolnames']
 var queues = ['deletes', 'package-events']
 // Event Grid writes here the blob events it could not deliver to package-events.
 var deadLetterContainer = 'package-events-deadletter'

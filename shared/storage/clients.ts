@@ -12,6 +12,7 @@ export const TABLES = {
   tokens: 'tokens',
   packages: 'packages',
   symbolKeys: 'symbolkeys',
+  symbolNames: 'symbolnames',
 } as const;
 export const QUEUES = { deletes: 'deletes', packageEvents: 'package-events' } as const;
 
@@ -27,6 +28,8 @@ export interface StorageClients {
   readonly tokensTable: TableClient;
   readonly packagesTable: TableClient;
   readonly symbolKeysTable: TableClient;
+  /** Keys by file name, for the web page's nearest hits (index/nameIndex.ts). */
+  readonly symbolNamesTable: TableClient;
 }
 
 /**
@@ -158,6 +161,7 @@ export function createStorageClients(connection: StorageConnection): StorageClie
     tokensTable: services.table(TABLES.tokens),
     packagesTable: services.table(TABLES.packages),
     symbolKeysTable: services.table(TABLES.symbolKeys),
+    symbolNamesTable: services.table(TABLES.symbolNames),
   };
 }
 
@@ -171,6 +175,7 @@ export async function ensureStorage(clients: StorageClients): Promise<void> {
     clients.tokensTable.createTable(),
     clients.packagesTable.createTable(),
     clients.symbolKeysTable.createTable(),
+    clients.symbolNamesTable.createTable(),
     ...Object.values(QUEUES).flatMap((name) => [
       clients.queues.getQueueClient(name).createIfNotExists(),
       clients.queues.getQueueClient(`${name}-poison`).createIfNotExists(),
@@ -205,6 +210,7 @@ export async function probeStorage(
     clients.tokensTable,
     clients.packagesTable,
     clients.symbolKeysTable,
+    clients.symbolNamesTable,
   ];
   const [blob, queue, table] = await Promise.all([
     service(

@@ -12,6 +12,8 @@ import { readDisplayedStatus } from '../packages/statusDocument';
 import { PACKAGE_STATES } from '../packages/states';
 import { isStorageFailure, StorageClients } from '../storage/clients';
 import { ClientSetup, clientSetup } from './clientSetup';
+import { lookUp } from './lookup';
+import { parseLookup } from './lookupInput';
 
 /** A request of the web page's JSON API, whatever HTTP host carried it. */
 export interface UiRequest {
@@ -30,8 +32,11 @@ export interface UiResponse {
 
 /** What the page's API reads: feeds and tokens through the process's caches, and storage. */
 export interface UiPorts {
-  readonly storage: Pick<StorageClients, 'feedsTable' | 'packagesTable' | 'statusContainer'>;
-  readonly feeds: Pick<FeedCache, 'feed'>;
+  readonly storage: Pick<
+    StorageClients,
+    'feedsTable' | 'packagesTable' | 'statusContainer' | 'symbolKeysTable' | 'symbolNamesTable'
+  >;
+  readonly feeds: Pick<FeedCache, 'feed' | 'leafMembers'>;
   readonly tokens: TokenLookup;
 }
 
@@ -124,6 +129,8 @@ const packagesQuerySchema = z
   })
   .strict();
 
+const lookupQuerySchema = z.object({ q: z.string().max(2048) }).strict();
+
 const uidSchema = z.string().regex(/^[0-9a-f]{32}$/, 'a package uid is 32 hex digits');
 
 type Outcome = { readonly status: number; readonly body: unknown };
@@ -188,6 +195,14 @@ const operations = {
       status: 200,
       body: { packages, ...(page.continuationToken && { next: page.continuationToken }) },
     };
+  },
+
+  async lookup(ports, request) {
+    const feed = await readableFeed(ports, request);
+    const { q } = validate(lookupQuerySchema, Object.fromEntries(request.query), 'query');
+    const input = parseLookup(q);
+    if (input.kind === 'invalid') throw new FeedError(input.reason, 400);
+    return { status: 200, body: await lookUp(ports, feed, input) };
   },
 
   async package(ports, request) {

@@ -41,6 +41,9 @@ beforeAll(async () => {
     SECRET_FEED,
   );
   await stack.indexed('Open.Lib.1.2.0.zip');
+  // Offers the same key, indexed later: it does not win.
+  await stack.upload('Open.Lib.1.2.0-again.zip', await symbolPackage(PUBLIC_KEY, 'openlib.pdb'));
+  await stack.indexed('Open.Lib.1.2.0-again.zip');
   await stack.indexed(`${SECRET_ID}.3.0.0.zip`, SECRET_FEED);
   browser = await launchChromium();
 });
@@ -83,7 +86,7 @@ describe('browsing', () => {
   it('lists the public feed with its counts, URLs and debugger lines', async () => {
     await page.goto(`${stack.host.url}/`);
     const card = page.locator('.card', { has: page.getByRole('link', { name: 'default' }) });
-    await card.getByText('1 packages, 1 keys').waitFor();
+    await card.getByText('2 packages, 2 keys').waitFor();
     await card.getByText('URLs and debugger settings').click();
     await card.getByText(`.sympath srv*C:\\symbols*${stack.host.url}/F/default/symbols`).waitFor();
     await card.getByText(`DEBUGINFOD_URLS=${stack.host.url}/F/default`).waitFor();
@@ -94,7 +97,7 @@ describe('browsing', () => {
     await page.goto(`${stack.host.url}/#/feeds/default`);
     await page.getByLabel('Id starts with').fill('Open');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.getByRole('link', { name: 'Open.Lib' }).click();
+    await page.getByRole('link', { name: 'Open.Lib', exact: true }).first().click();
     await page.getByRole('heading', { name: 'Open.Lib 1.2.0' }).waitFor();
     await page.getByText('explicit (named in symbol_index.json)').waitFor();
     await page.getByText(PUBLIC_KEY).waitFor();
@@ -108,6 +111,38 @@ describe('browsing', () => {
     await page.getByRole('link', { name: SECRET_ID }).click();
     await page.getByText(SECRET_KEY).waitFor();
     expect(await page.evaluate(() => location.href)).not.toContain(readToken);
+  });
+});
+
+describe('why is my symbol missing?', () => {
+  async function lookUp(text: string): Promise<void> {
+    await page.goto(`${stack.host.url}/#/feeds/default`);
+    await page.getByLabel(/Key, SSQP URL, file name/).fill(text);
+    await page.getByRole('button', { name: 'Look up' }).click();
+  }
+
+  it('shows every package offering a served key, the one served and why', async () => {
+    await lookUp(`${stack.symbols}/${PUBLIC_KEY}`);
+    await page.getByText(/Served from Open.Lib 1.2.0 \(explicit key/).waitFor();
+    await page.getByText('the one first indexed earliest wins').waitFor();
+    const offers = page.getByRole('table', { name: 'Packages offering the key, best first' });
+    expect(await offers.locator('tbody tr').count()).toBe(2);
+  });
+
+  it('shows, for a missing key, the same file under another index and the upstreams', async () => {
+    await lookUp(`openlib.pdb {FEDCBA98-7654-3210-FEDC-BA9876543210} 2`);
+    await page.getByText('No package in this feed offers this key.').waitFor();
+    await page.getByText('The same file name under other keys').waitFor();
+    await page.locator('.nearest').getByText(PUBLIC_KEY).first().waitFor();
+    await page.getByText('None: this feed asks no other server.').waitFor();
+  });
+
+  it('says why an input names no key', async () => {
+    await lookUp('fedcba9876543210fedcba98765432102');
+    await page
+      .getByRole('alert')
+      .getByText(/put the file name before it/)
+      .waitFor();
   });
 });
 
@@ -147,6 +182,8 @@ describe("a private feed's names, packages and keys", () => {
       `/ui/api/feeds/${SECRET_FEED}`,
       `/ui/api/feeds/${SECRET_FEED}/packages`,
       `/ui/api/feeds/${SECRET_FEED}/packages/${uid}`,
+      `/ui/api/feeds/${SECRET_FEED}/lookup?q=${encodeURIComponent(SECRET_KEY)}`,
+      `/ui/api/feeds/${SECRET_FEED}/lookup?q=hushlib.pdb`,
     ];
     for (const path of calls) {
       for (const headers of [{}, { Authorization: `Bearer ${otherToken}` }] as Record<
@@ -171,10 +208,10 @@ describe("a private feed's names, packages and keys", () => {
 });
 
 describe('the JSON API', () => {
-  it('pages packages with a continuation token and refuses one it did not give', async () => {
+  it('filters packages by state and refuses a next token it did not give and unknown parameters', async () => {
     const first = await fetch(`${stack.host.url}/ui/api/feeds/default/packages?state=succeeded`);
     expect(first.status).toBe(200);
-    expect(((await first.json()) as { packages: unknown[] }).packages).toHaveLength(1);
+    expect(((await first.json()) as { packages: unknown[] }).packages).toHaveLength(2);
     const bad = await fetch(`${stack.host.url}/ui/api/feeds/default/packages?next=notatoken`);
     expect(bad.status).toBe(400);
     const unknown = await fetch(`${stack.host.url}/ui/api/feeds/default/packages?colour=red`);

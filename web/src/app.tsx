@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { UiFeed } from '../../shared/ui/uiApi';
 import { call, seg, session } from './api';
 import { FeedsView, FeedSetup, FeedSummary } from './feeds';
+import { Lookup } from './lookup';
 import { PackageList, PackageView } from './packages';
 import { Loading, Problem, useLoad } from './ui';
 
@@ -101,6 +102,7 @@ function FeedView({ name }: { name: string }) {
       <h1>Feed {feed.name}</h1>
       <FeedSummary feed={feed} />
       <FeedSetup feed={feed} />
+      <Lookup feed={feed.name} />
       {feed.members.length === 0 && <PackageList feed={feed.name} />}
     </>
   );
