@@ -28,4 +28,5 @@ export const ui: readonly FunctionDefinition[] = [
   route('uiPackages', 'ui/api/feeds/{feed}/packages', 'packages'),
   route('uiPackage', 'ui/api/feeds/{feed}/packages/{uid}', 'package'),
   route('uiLookup', 'ui/api/feeds/{feed}/lookup', 'lookup'),
+  route('uiMissing', 'ui/api/feeds/{feed}/missing', 'missing'),
 ];

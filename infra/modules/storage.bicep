@@ -11,7 +11,7 @@ param appPrincipalId string
 param operatorPrincipalId string
 param operatorPrincipalType string
 
-var containers = ['packages', 'status', 'catalog']
+var containers = ['packages', 'status', 'catalog', 'misses']
 var tables = ['feeds', 'tokens', 'packages', 'symbolkeys', 'symbolnames']
 var queues = ['deletes', 'package-events']
 // Event Grid writes here the blob events it could not deliver to package-events.

@@ -6,7 +6,12 @@ import { StorageConnection } from './connection';
 import { NO_TOKEN, storageCredential } from './credential';
 import { missingResourceOf, storageFaultPolicy } from './faults';
 
-export const CONTAINERS = { packages: 'packages', status: 'status', catalog: 'catalog' } as const;
+export const CONTAINERS = {
+  packages: 'packages',
+  status: 'status',
+  catalog: 'catalog',
+  misses: 'misses',
+} as const;
 export const TABLES = {
   feeds: 'feeds',
   tokens: 'tokens',
@@ -24,6 +29,8 @@ export interface StorageClients {
   readonly deletesQueue: QueueClient;
   readonly statusContainer: ContainerClient;
   readonly catalogContainer: ContainerClient;
+  /** Keys feeds were asked for in vain, per hour (misses/missedKeys.ts). */
+  readonly missesContainer: ContainerClient;
   readonly feedsTable: TableClient;
   readonly tokensTable: TableClient;
   readonly packagesTable: TableClient;
@@ -157,6 +164,7 @@ export function createStorageClients(connection: StorageConnection): StorageClie
     deletesQueue: queues.getQueueClient(QUEUES.deletes),
     statusContainer: blobs.getContainerClient(CONTAINERS.status),
     catalogContainer: blobs.getContainerClient(CONTAINERS.catalog),
+    missesContainer: blobs.getContainerClient(CONTAINERS.misses),
     feedsTable: services.table(TABLES.feeds),
     tokensTable: services.table(TABLES.tokens),
     packagesTable: services.table(TABLES.packages),

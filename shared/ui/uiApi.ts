@@ -11,6 +11,7 @@ import { listPackagePage } from '../packages/packageTable';
 import { readDisplayedStatus } from '../packages/statusDocument';
 import { PACKAGE_STATES } from '../packages/states';
 import { isStorageFailure, StorageClients } from '../storage/clients';
+import { FLUSH_MS, MissedKey, mostMissed, readMissedKeys } from '../misses/missedKeys';
 import { ClientSetup, clientSetup } from './clientSetup';
 import { lookUp } from './lookup';
 import { parseLookup } from './lookupInput';
@@ -27,14 +28,21 @@ export interface UiRequest {
 export interface UiResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly jsonBody: unknown;
+  readonly jsonBody?: unknown;
+  /** A download (the missing symbols as CSV) in place of JSON. */
+  readonly body?: string;
 }
 
 /** What the page's API reads: feeds and tokens through the process's caches, and storage. */
 export interface UiPorts {
   readonly storage: Pick<
     StorageClients,
-    'feedsTable' | 'packagesTable' | 'statusContainer' | 'symbolKeysTable' | 'symbolNamesTable'
+    | 'feedsTable'
+    | 'packagesTable'
+    | 'statusContainer'
+    | 'symbolKeysTable'
+    | 'symbolNamesTable'
+    | 'missesContainer'
   >;
   readonly feeds: Pick<FeedCache, 'feed' | 'leafMembers'>;
   readonly tokens: TokenLookup;
@@ -133,7 +141,34 @@ const lookupQuerySchema = z.object({ q: z.string().max(2048) }).strict();
 
 const uidSchema = z.string().regex(/^[0-9a-f]{32}$/, 'a package uid is 32 hex digits');
 
-type Outcome = { readonly status: number; readonly body: unknown };
+type Outcome = {
+  readonly status: number;
+  readonly body: unknown;
+  readonly csv?: { readonly text: string; readonly filename: string };
+};
+
+const missingQuerySchema = z.object({ format: z.enum(['json', 'csv']).optional() }).strict();
+/** The keys shown per period; the CSV holds the same. */
+export const MISSED_KEYS_SHOWN = 100;
+
+/**
+ * Anyone may ask a public feed for any key, so a key is data, never a spreadsheet formula: one
+ * that starts like a formula gets a leading apostrophe.
+ */
+function csvField(text: string): string {
+  const inert = /^[=+\-@\t]/.test(text) ? `'${text}` : text;
+  return /[",\r\n]/.test(inert) ? `"${inert.replace(/"/g, '""')}"` : inert;
+}
+
+function missedCsv(periods: Record<string, readonly MissedKey[]>): string {
+  const lines = ['period,key,count,lastSeen'];
+  for (const [period, keys] of Object.entries(periods)) {
+    for (const { key, count, lastSeen } of keys) {
+      lines.push([period, csvField(key), String(count), lastSeen].join(','));
+    }
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
 type Operation = (ports: UiPorts, request: UiRequest) => Promise<Outcome>;
 
 const operations = {
@@ -205,6 +240,24 @@ const operations = {
     return { status: 200, body: await lookUp(ports, feed, input) };
   },
 
+  /** The keys most asked for in vain, over the last 24 hours and 7 days. */
+  async missing(ports, request) {
+    const feed = await readableFeed(ports, request);
+    const { format } = validate(missingQuerySchema, Object.fromEntries(request.query), 'query');
+    const { day, week } = await readMissedKeys(ports.storage.missesContainer, feed.name);
+    const periods = {
+      '24h': mostMissed(day, MISSED_KEYS_SHOWN),
+      '7d': mostMissed(week, MISSED_KEYS_SHOWN),
+    };
+    const body = { ...periods, flushSeconds: FLUSH_MS / 1000 };
+    if (format !== 'csv') return { status: 200, body };
+    return {
+      status: 200,
+      body,
+      csv: { text: missedCsv(periods), filename: `${feed.name}-missing-symbols.csv` },
+    };
+  },
+
   async package(ports, request) {
     const feed = await readableFeed(ports, request);
     const uid = validate(uidSchema, request.params.uid ?? '', 'package uid');
@@ -229,7 +282,18 @@ export async function handleUi(
 ): Promise<UiResponse> {
   try {
     const run: Operation = operations[operation];
-    const { status, body } = await run(ports, request);
+    const { status, body, csv } = await run(ports, request);
+    if (csv) {
+      return {
+        status,
+        headers: {
+          ...HEADERS,
+          'Content-Type': 'text/csv; charset=utf-8',
+          'Content-Disposition': `attachment; filename="${csv.filename}"`,
+        },
+        body: csv.text,
+      };
+    }
     return { status, headers: HEADERS, jsonBody: body };
   } catch (error) {
     const problem = problemOf(error);

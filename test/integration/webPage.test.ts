@@ -146,6 +146,35 @@ describe('why is my symbol missing?', () => {
   });
 });
 
+describe('missing symbols', () => {
+  const missed = 'rebuilt.pdb/00112233445566778899aabbccddeeff1/rebuilt.pdb';
+
+  it('lists a key asked for in vain, leaving the SymSrv probes out, and downloads as CSV', async () => {
+    for (const key of [
+      missed,
+      missed,
+      'rebuilt.pd_/00112233445566778899aabbccddeeff1/rebuilt.pd_',
+    ]) {
+      expect((await fetch(`${stack.symbols}/${key}`)).status).toBe(404);
+    }
+    const secretMiss = `${stack.host.url}/F/${SECRET_FEED}/symbols/${SECRET_KEY.replace('hushlib', 'hushmore')}`;
+    const asked = await fetch(secretMiss, { headers: { Authorization: `Bearer ${readToken}` } });
+    expect(asked.status).toBe(404);
+    await stack.rt.misses.flush();
+    await page.goto(`${stack.host.url}/#/feeds/default`);
+    const day = page.getByRole('table', { name: 'Last 24 hours' });
+    const row = day.getByRole('row', { name: new RegExp(missed) });
+    await row.waitFor();
+    expect(await row.getByRole('cell').nth(1).innerText()).toBe('2');
+    expect(await day.innerText()).not.toContain('.pd_');
+    const csv = await (
+      await fetch(`${stack.host.url}/ui/api/feeds/default/missing?format=csv`)
+    ).text();
+    expect(csv).toMatch(new RegExp(`^period,key,count,lastSeen\r\n24h,${missed},2,`));
+    expect(csv).not.toContain('hushmore');
+  });
+});
+
 describe("a private feed's names, packages and keys", () => {
   const uid = packageUidFor(SECRET_FEED, `${SECRET_ID}.3.0.0.zip`);
   const secrets = [SECRET_FEED, SECRET_ID, SECRET_KEY, uid];
@@ -184,6 +213,8 @@ describe("a private feed's names, packages and keys", () => {
       `/ui/api/feeds/${SECRET_FEED}/packages/${uid}`,
       `/ui/api/feeds/${SECRET_FEED}/lookup?q=${encodeURIComponent(SECRET_KEY)}`,
       `/ui/api/feeds/${SECRET_FEED}/lookup?q=hushlib.pdb`,
+      `/ui/api/feeds/${SECRET_FEED}/missing`,
+      `/ui/api/feeds/${SECRET_FEED}/missing?format=csv`,
     ];
     for (const path of calls) {
       for (const headers of [{}, { Authorization: `Bearer ${otherToken}` }] as Record<
@@ -193,7 +224,8 @@ describe("a private feed's names, packages and keys", () => {
         const answer = await fetch(`${stack.host.url}${path}`, { headers });
         expect(answer.status).toBe(404);
         const body = await answer.text();
-        for (const secret of [SECRET_ID, SECRET_KEY]) expect(body).not.toContain(secret);
+        for (const secret of [SECRET_ID, SECRET_KEY, 'hushmore'])
+          expect(body).not.toContain(secret);
       }
       const nowhere = await fetch(`${stack.host.url}${path.replace(SECRET_FEED, 'nosuchfeed')}`);
       expect(nowhere.status).toBe(404);

@@ -3,6 +3,7 @@ import type { UiFeed } from '../../shared/ui/uiApi';
 import { call, seg, session } from './api';
 import { FeedsView, FeedSetup, FeedSummary } from './feeds';
 import { Lookup } from './lookup';
+import { MissingSymbols } from './missing';
 import { PackageList, PackageView } from './packages';
 import { Loading, Problem, useLoad } from './ui';
 
@@ -104,6 +105,7 @@ function FeedView({ name }: { name: string }) {
       <FeedSetup feed={feed} />
       <Lookup feed={feed.name} />
       {feed.members.length === 0 && <PackageList feed={feed.name} />}
+      <MissingSymbols feed={feed.name} />
     </>
   );
 }
