@@ -13,6 +13,7 @@ const SECRET_FEED = 'hushfeed';
 const SECRET_ID = 'Hush.Internal';
 const SECRET_KEY = 'hushlib.pdb/0123456789abcdef0123456789abcdef1/hushlib.pdb';
 const PUBLIC_KEY = 'openlib.pdb/fedcba9876543210fedcba98765432101/openlib.pdb';
+const ADMIN_TOKEN = `sf_${'a'.repeat(43)}`;
 
 let stack: Stack;
 let browser: Browser;
@@ -28,7 +29,7 @@ function symbolPackage(key: string, file: string): Promise<Buffer> {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ SYMFEED_ADMIN_TOKEN: ADMIN_TOKEN });
   const { feedsTable, tokensTable } = stack.rt.storage;
   await createFeed(feedsTable, { name: SECRET_FEED, visibility: 'private' });
   await createFeed(feedsTable, { name: 'elsewhere', visibility: 'private' });
@@ -172,6 +173,49 @@ describe('missing symbols', () => {
     ).text();
     expect(csv).toMatch(new RegExp(`^period,key,count,lastSeen\r\n24h,${missed},2,`));
     expect(csv).not.toContain('hushmore');
+  });
+});
+
+describe('administration', () => {
+  async function signInAsAdmin(): Promise<void> {
+    await page.goto(`${stack.host.url}/#/admin`);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in as admin' }).click();
+    await page.getByRole('heading', { name: 'All feeds' }).waitFor();
+  }
+
+  it('creates a feed and a token, shown once, and shows a retention dry run', async () => {
+    await signInAsAdmin();
+    await page.getByLabel('Feed name').fill('made-here');
+    await page.getByRole('button', { name: 'Create feed' }).click();
+    await page.getByText('Feed made-here is ready.').waitFor();
+    await page.getByRole('link', { name: 'made-here' }).waitFor();
+    await page.getByRole('combobox', { name: /^Feed/ }).selectOption('made-here');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByText(/shown only now/).waitFor();
+    const token = await page.locator('.copyable code').innerText();
+    const who = await fetch(`${stack.host.url}/ui/api/whoami`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    expect(await who.json()).toMatchObject({ feed: 'made-here', scopes: ['read'] });
+    await page.getByRole('button', { name: 'Retention dry run of default' }).click();
+    await page.getByText('Retention would delete nothing now.').waitFor();
+  });
+
+  it('deletes a package after the admin confirms', async () => {
+    await stack.upload(
+      'Doomed.Lib.1.0.0.zip',
+      await symbolPackage('doomed.pdb/1/doomed.pdb', 'doomed.pdb'),
+    );
+    await stack.indexed('Doomed.Lib.1.0.0.zip');
+    await signInAsAdmin();
+    await page.goto(
+      `${stack.host.url}/#/feeds/default/packages/${packageUidFor('default', 'Doomed.Lib.1.0.0.zip')}`,
+    );
+    await page.getByRole('button', { name: 'Delete this package' }).click();
+    await page.getByRole('button', { name: 'Yes, delete Doomed.Lib 1.0.0' }).click();
+    await page.getByText('The delete of Doomed.Lib 1.0.0 is queued').waitFor();
+    expect((await fetch(`${stack.symbols}/doomed.pdb/1/doomed.pdb`)).status).toBe(404);
   });
 });
 

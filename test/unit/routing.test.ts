@@ -134,6 +134,7 @@ describe("symfeed's routes", () => {
     ['POST', '/manage/feeds/team/tokens', 'manageFeedTokens'],
     ['DELETE', '/manage/tokens/abc', 'manageToken'],
     ['GET', '/manage/feeds/team/packages', 'managePackages'],
+    ['GET', '/manage/feeds/team/retention', 'manageRetention'],
     ['DELETE', '/manage/feeds/team/packages/0123', 'managePackage'],
     // The method is part of a route: one no route declares finds none, as in Azure.
     ['DELETE', '/F/default/symbols/foo.pdb/497b72f6390a44fc878e5a2d63b6cc4b1/foo.pdb', undefined],

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { UiFeed } from '../../shared/ui/uiApi';
+import { AdminView } from './admin';
 import { call, seg, session } from './api';
 import { FeedsView, FeedSetup, FeedSummary } from './feeds';
 import { Lookup } from './lookup';
@@ -116,6 +117,7 @@ function View({ route }: { route: string[] }) {
     return <PackageView feed={feed} uid={uid} />;
   }
   if (first === 'feeds' && feed) return <FeedView name={feed} />;
+  if (first === 'admin') return <AdminView />;
   return <FeedsView />;
 }
 
@@ -141,6 +143,7 @@ export function App() {
         </a>
         <nav aria-label="Main">
           <a href="#/">Feeds</a>
+          <a href="#/admin">Administration</a>
         </nav>
         <SignIn onChange={() => setSignedIn((n) => n + 1)} />
       </header>

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { PackageSummary } from '../../shared/admin/manage';
 import type { DisplayedStatus } from '../../shared/packages/statusDocument';
 import { PACKAGE_STATES } from '../../shared/packages/states';
+import { DeletePackage } from './admin';
 import { call, query, seg } from './api';
 import { bytes, Loading, Problem, StateBadge, time, useLoad } from './ui';
 
@@ -214,6 +215,7 @@ export function PackageView({ feed, uid }: { feed: string; uid: string }) {
         </dd>
       </dl>
       {doc.omitted && <p class="muted">{doc.omitted}</p>}
+      <DeletePackage feed={feed} uid={uid} label={`${doc.id || doc.name} ${doc.version}`} />
       <section aria-labelledby="problems-heading">
         <h2 id="problems-heading">Errors and warnings</h2>
         {doc.errors.length === 0 && doc.warnings.length === 0 && <p>None.</p>}
