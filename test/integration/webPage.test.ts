@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Browser, Page } from 'playwright-core';
 import { createFeed } from '../../shared/feeds/feedTable';
 import { createToken } from '../../shared/feeds/tokens';
@@ -216,6 +219,56 @@ describe('administration', () => {
     await page.getByRole('button', { name: 'Yes, delete Doomed.Lib 1.0.0' }).click();
     await page.getByText('The delete of Doomed.Lib 1.0.0 is queued').waitFor();
     expect((await fetch(`${stack.symbols}/doomed.pdb/1/doomed.pdb`)).status).toBe(404);
+  });
+});
+
+describe('on a narrow screen, and as screenshots', () => {
+  // `npm run screenshots` writes them into docs/screenshots; otherwise into a folder of its own.
+  const folder =
+    process.env.SYMFEED_SCREENSHOTS ?? mkdtempSync(path.join(tmpdir(), 'symfeed-shots-'));
+  const uid = packageUidFor('default', 'Open.Lib.1.2.0.zip');
+  const views: [string, string, string][] = [
+    ['feeds', '#/', 'Feeds'],
+    ['feed', '#/feeds/default', 'Feed default'],
+    ['package', `#/feeds/default/packages/${uid}`, 'Open.Lib 1.2.0'],
+  ];
+
+  it.each([
+    ['wide', 1280],
+    ['narrow', 360],
+  ])('every view fits a %s screen (%i px) without scrolling sideways', async (name, width) => {
+    await page.setViewportSize({ width, height: 900 });
+    for (const [view, hash, heading] of views) {
+      await page.goto(`${stack.host.url}/${hash}`);
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      expect({ view, overflow }).toEqual({ view, overflow: 0 });
+      await page.screenshot({ path: path.join(folder, `${view}-${name}.png`), fullPage: true });
+    }
+    await page.goto(`${stack.host.url}/#/feeds/default`);
+    await page
+      .getByLabel(/Key, SSQP URL, file name/)
+      .fill(`openlib.pdb fedcba9876543210fedcba98765432102`);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await page.getByText('The same file name under other keys').waitFor();
+    await page.locator('section', { has: page.locator('#lookup-heading') }).screenshot({
+      path: path.join(folder, `lookup-${name}.png`),
+    });
+  });
+
+  it('is usable from the keyboard: the skip link, and signing in', async () => {
+    await page.goto(`${stack.host.url}/`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.getByLabel('Feed token').focus();
+    await page.keyboard.type(readToken);
+    await page.keyboard.press('Enter');
+    await page.getByText(/Signed in to/).waitFor();
   });
 });
 

@@ -128,8 +128,8 @@ function PageRows({
           <td>{p.version}</td>
           <td>
             <StateBadge state={p.state} />
-            {p.errorCount > 0 && <span class="bad"> {p.errorCount} errors</span>}
-            {p.warningCount > 0 && <span class="warn"> {p.warningCount} warnings</span>}
+            {p.errorCount > 0 && <span class="bad"> {plural(p.errorCount, 'error')}</span>}
+            {p.warningCount > 0 && <span class="warn"> {plural(p.warningCount, 'warning')}</span>}
           </td>
           <td>{p.keyCount.toLocaleString()}</td>
           <td>{bytes(p.size)}</td>
@@ -153,6 +153,9 @@ function PageRows({
     </tbody>
   );
 }
+
+const plural = (count: number, word: string) =>
+  `${count.toLocaleString()} ${word}${count === 1 ? '' : 's'}`;
 
 const SOURCE_WORDS: Record<string, string> = {
   explicit: 'explicit (named in symbol_index.json)',
