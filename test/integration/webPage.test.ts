@@ -337,6 +337,28 @@ describe("a private feed's names, packages and keys", () => {
 });
 
 describe('the JSON API', () => {
+  it('explains an aggregate: every member offering the key, and member order deciding', async () => {
+    const { feedsTable } = stack.rt.storage;
+    await createFeed(feedsTable, { name: 'second', visibility: 'public' });
+    await createFeed(feedsTable, {
+      name: 'both',
+      visibility: 'public',
+      members: ['second', 'default'],
+    });
+    await stack.upload(
+      'Second.Lib.1.0.0.zip',
+      await symbolPackage(PUBLIC_KEY, 'openlib.pdb'),
+      'second',
+    );
+    await stack.indexed('Second.Lib.1.0.0.zip', 'second');
+    const answer = (await (
+      await fetch(`${stack.host.url}/ui/api/feeds/both/lookup?q=${encodeURIComponent(PUBLIC_KEY)}`)
+    ).json()) as { offers: { feed: string }[]; serving: { feed: string; id: string }; why: string };
+    expect(answer.offers.map(({ feed }) => feed)).toEqual(['second', 'default', 'default']);
+    expect(answer.serving).toMatchObject({ feed: 'second', id: 'Second.Lib' });
+    expect(answer.why).toContain('the aggregate asks its members in order, and second comes first');
+  });
+
   it('filters packages by state and refuses a next token it did not give and unknown parameters', async () => {
     const first = await fetch(`${stack.host.url}/ui/api/feeds/default/packages?state=succeeded`);
     expect(first.status).toBe(200);
