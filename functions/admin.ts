@@ -48,6 +48,7 @@ export const admin: readonly FunctionDefinition[] = [
   }),
   route('manageToken', 'manage/tokens/{id}', { DELETE: 'revokeToken' }),
   route('managePackages', 'manage/feeds/{feed}/packages', { GET: 'listPackages' }),
+  route('manageRetention', 'manage/feeds/{feed}/retention', { GET: 'retentionPlan' }),
   route('managePackage', 'manage/feeds/{feed}/packages/{uid}', {
     GET: 'showPackage',
     DELETE: 'deletePackage',

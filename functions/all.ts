@@ -9,8 +9,10 @@ import { metricsEndpoint } from './metrics';
 import { mirror } from './mirror';
 import { nugetV2 } from './nugetV2';
 import { nugetV3 } from './nugetV3';
+import { page, pageAsset } from './page';
 import { retention } from './retention';
 import { symbols, symbolsWithToken } from './symbols';
+import { ui } from './ui';
 
 export const definitions: readonly FunctionDefinition[] = loggingFailures([
   symbols,
@@ -26,4 +28,7 @@ export const definitions: readonly FunctionDefinition[] = loggingFailures([
   ...nugetV3,
   nugetV2,
   metricsEndpoint,
+  page,
+  pageAsset,
+  ...ui,
 ]);

@@ -13,8 +13,9 @@ export function servingPorts({
   locations,
   hotFiles,
   upstreams,
+  misses,
 }: Runtime): ServingPorts {
-  return { settings, storage, feeds, tokens, locations, hotFiles, upstreams };
+  return { settings, storage, feeds, tokens, locations, hotFiles, upstreams, misses };
 }
 
 /** The NuGet and admin APIs use the same: both ask for deletes, and the admin API writes feeds. */

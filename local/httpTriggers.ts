@@ -24,7 +24,9 @@ export interface Route {
 type RouteSegment =
   | { readonly kind: 'literal'; readonly text: string }
   | { readonly kind: 'parameter'; readonly name: string }
-  | { readonly kind: 'catchAll'; readonly name: string };
+  | { readonly kind: 'catchAll'; readonly name: string }
+  /** `{name:maxlength(0)?}`: matches only where the path has ended, the way to route "/". */
+  | { readonly kind: 'nothing' };
 
 /** The route values of a path, or undefined when the path does not match. */
 export type RouteMatcher = (path: string) => Record<string, string> | undefined;
@@ -35,6 +37,7 @@ function segmentOf(template: string, segment: string): RouteSegment {
     const [, star, name] = parameter;
     return star ? { kind: 'catchAll', name } : { kind: 'parameter', name };
   }
+  if (/^\{[A-Za-z_]\w*:maxlength\(0\)\?\}$/.test(segment)) return { kind: 'nothing' };
   if (/[{}]/.test(segment)) {
     // Optional parameters, constraints, defaults and segments mixing text and parameters are more
     // of ASP.NET Core's routing than this host implements; no symfeed route needs them.
@@ -65,7 +68,7 @@ export function routeMatcher(template: string): RouteMatcher {
     let offset = 1;
     for (const [i, part] of parts.entries()) {
       const segment = segments[i];
-      if (part === '' || !segment) return undefined;
+      if (part === '' || !segment || segment.kind === 'nothing') return undefined;
       if (segment.kind === 'catchAll') {
         values[segment.name] = safeDecode(path.slice(offset));
         return values;
@@ -77,16 +80,20 @@ export function routeMatcher(template: string): RouteMatcher {
       }
       offset += part.length + 1;
     }
-    // Left over, only a catch-all matches: it takes the empty rest.
+    // Left over, only a catch-all (it takes the empty rest) or the end of the path matches.
     const next = segments[parts.length];
-    return next === undefined || next.kind === 'catchAll' ? values : undefined;
+    return next === undefined || next.kind === 'catchAll' || next.kind === 'nothing'
+      ? values
+      : undefined;
   };
 }
 
 /** Whether some path matches both templates. */
 function overlap(a: readonly RouteSegment[], b: readonly RouteSegment[]): boolean {
-  const [x, ...restOfA] = a;
-  const [y, ...restOfB] = b;
+  const ended = (segments: readonly RouteSegment[]) =>
+    segments[0]?.kind === 'nothing' ? [] : segments;
+  const [x, ...restOfA] = ended(a);
+  const [y, ...restOfB] = ended(b);
   if (x?.kind === 'catchAll' || y?.kind === 'catchAll') return true;
   if (!x || !y) return !x && !y;
   if (

@@ -11,6 +11,7 @@ import { ensureFeed } from '../shared/feeds/feedTable';
 import { DefaultToken, ensureDefaultToken } from '../shared/nuget/defaultToken';
 import { createRuntime } from '../shared/runtime';
 import { ensureStorage } from '../shared/storage/clients';
+import { clientSetup } from '../shared/ui/clientSetup';
 import { StorageConnection } from '../shared/storage/connection';
 import { startAzurite } from './azurite';
 import { LocalHost, startLocalHost } from './host';
@@ -146,8 +147,8 @@ function printout(
   settings: Settings,
   embedded: boolean,
 ): string {
-  const symbols = `${host.url}/F/${DEFAULT_FEED}/symbols`;
-  const source = `${host.url}/F/${DEFAULT_FEED}/api/v3/index.json`;
+  const setup = clientSetup(host.url, DEFAULT_FEED, false);
+  const source = setup.nuget;
   // The symfeed command finds storage as npm start does: the AzureWebJobsStorage settings, else
   // the Azurite of SYMFEED_AZURITE_PORTS.
   const cli = !embedded
@@ -159,14 +160,14 @@ function printout(
 symfeed is running${embedded ? ` on its own Azurite (data in ${settings.SYMFEED_AZURITE_LOCATION})` : ''}.
 ${listening(settings.HOST, host.port)}
 
-  Symbol server (SSQP) for the public feed "${DEFAULT_FEED}":
-    ${symbols}
+  Web page:      ${host.url}/
+                 (the feeds, their packages, why a symbol is missing, what debuggers missed)
 
-  Visual Studio: Tools > Options > Debugging > Symbols, add ${symbols}
-  WinDbg:        .sympath srv*C:\\symbols*${symbols}
-  dotnet-symbol: dotnet-symbol --server-path ${symbols} <dump or binary>
-  debuginfod:    DEBUGINFOD_URLS=${host.url}/F/${DEFAULT_FEED}
-                 (gdb asks before it uses it: put "set debuginfod enabled on" in ~/.gdbinit)
+  Symbol server (SSQP) for the public feed "${DEFAULT_FEED}":
+    ${setup.symbols}
+
+${setup.lines.map(({ client, line }) => `  ${`${client}:`.padEnd(15)}${line}`).join('\n')}
+                 (gdb asks before it uses debuginfod: put "set debuginfod enabled on" in ~/.gdbinit)
   Health:        ${host.url}/health
 ${settings.SYMFEED_METRICS_ENDPOINT === 'on' ? `  Metrics:       ${host.url}/metrics (Prometheus text)\n` : ''}
 ${tokenLines(token, source, cli)}

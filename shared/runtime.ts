@@ -1,6 +1,7 @@
 import { settings, Settings } from './config/settings';
 import { FeedCache } from './feeds/feedCache';
 import { TokenCache } from './feeds/tokenCache';
+import { MissedKeys } from './misses/missedKeys';
 import { HotFiles } from './serve/hotFiles';
 import { LocationCache } from './serve/locationCache';
 import { createStorageClients, StorageClients } from './storage/clients';
@@ -19,6 +20,7 @@ export interface Runtime {
   readonly locations: LocationCache;
   readonly hotFiles: HotFiles;
   readonly upstreams: Upstreams;
+  readonly misses: MissedKeys;
 }
 
 let current: Runtime | undefined;
@@ -40,6 +42,7 @@ export function createRuntime(config: Settings): Runtime {
       feeds,
       keyStored: (feed, key) => locations.invalidate(feed, [key]),
     }),
+    misses: new MissedKeys(storage.missesContainer),
   };
 }
 

@@ -11,8 +11,8 @@ param appPrincipalId string
 param operatorPrincipalId string
 param operatorPrincipalType string
 
-var containers = ['packages', 'status', 'catalog', 'listings']
-var tables = ['feeds', 'tokens', 'packages', 'symbolkeys']
+var containers = ['packages', 'status', 'catalog', 'listings', 'misses']
+var tables = ['feeds', 'tokens', 'packages', 'symbolkeys', 'symbolnames']
 var queues = ['deletes', 'package-events']
 // Event Grid writes here the blob events it could not deliver to package-events.
 var deadLetterContainer = 'package-events-deadletter'

@@ -6,6 +6,7 @@ import { FeedCache } from '../feeds/feedCache';
 import { TokenCache } from '../feeds/tokenCache';
 import { FeedError, getFeed, listFeeds, shownFeed } from '../feeds/feedTable';
 import { DeleteRequestDeps } from '../packages/deletePackage';
+import { runRetention } from '../packages/retention';
 import {
   deletePackageByUid,
   feedPackages,
@@ -160,6 +161,14 @@ const operations = {
       status: 200,
       body: await packageStatus(storage, param(request, 'feed'), param(request, 'uid')),
     };
+  },
+
+  /** What retention would delete now, and why; nothing is deleted. */
+  async retentionPlan({ storage }, request) {
+    const plan = await runRetention(storage, validFeedName(param(request, 'feed')), {
+      dryRun: true,
+    });
+    return { status: 200, body: { plan } };
   },
 
   async deletePackage(ports, request) {

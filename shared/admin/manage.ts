@@ -125,7 +125,7 @@ export async function revokeTokenById(
 export type PackageSummary = ListedPackage &
   Pick<PackageRow, 'stateChangedAt' | 'keyCount' | 'errorCount' | 'warningCount'>;
 
-function summary(row: PackageRow): PackageSummary {
+export function summary(row: PackageRow): PackageSummary {
   const { stateChangedAt, keyCount, errorCount, warningCount } = row;
   return { ...listedPackage(row), stateChangedAt, keyCount, errorCount, warningCount };
 }

@@ -70,13 +70,12 @@ export function queueSettingsOf(document: unknown): QueueHostSettings {
 }
 
 /**
- * host.json sits at the root of the app, above the code that reads it: `shared/config` when run
- * from source, `dist/shared/config` when built, and the same on Azure.
+ * The app's root folder, the one holding host.json, above the code that reads it: `shared/config`
+ * when run from source, `dist/shared/config` when built, and the same on Azure.
  */
-function hostJsonPath(): string {
+export function appRoot(): string {
   for (let folder = __dirname; ; folder = path.dirname(folder)) {
-    const candidate = path.join(folder, 'host.json');
-    if (existsSync(candidate)) return candidate;
+    if (existsSync(path.join(folder, 'host.json'))) return folder;
     if (path.dirname(folder) === folder) {
       throw new Error(`host.json not found in ${__dirname} or any folder above it`);
     }
@@ -87,6 +86,6 @@ let cached: QueueHostSettings | undefined;
 
 /** host.json's queue settings, read once. */
 export function queueHostSettings(): QueueHostSettings {
-  cached ??= queueSettingsOf(JSON.parse(readFileSync(hostJsonPath(), 'utf8')));
+  cached ??= queueSettingsOf(JSON.parse(readFileSync(path.join(appRoot(), 'host.json'), 'utf8')));
   return cached;
 }

@@ -3,7 +3,9 @@ import { odata, TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { isAbsent } from '../storage/faults';
 
-export const SCOPES = ['read', 'push', 'delete', 'admin'] as const;
+import { SCOPES } from './scopes';
+
+export { SCOPES };
 export const scopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;
 

@@ -748,3 +748,35 @@ export async function findLocation(
   const next = candidates.find((candidate) => !hidden(candidate.row.packageUid));
   return next && foundOf(next.row);
 }
+
+/** A package offering a key, as "why is my symbol missing?" shows it. */
+export interface KeyCandidate extends KeyHolder {
+  readonly entry: string;
+  /** When the package was first indexed (ms since the epoch): the earlier wins a tie. */
+  readonly firstIndexedAt: number;
+  /** Whether the winner row names it: the package this feed serves the key from. */
+  readonly serving: boolean;
+}
+
+/**
+ * Every package of a feed offering a key, best first (explicit before derived before upstream,
+ * then the earliest first indexed), and which one serves it: one range read of the key's rows.
+ */
+export async function keyCandidates(
+  table: TableClient,
+  feed: string,
+  key: string,
+): Promise<KeyCandidate[]> {
+  const digest = keyDigest(key);
+  const { winner, candidates } = await readKeyRows(table, {
+    partitionKey: partitionKey(feed, digest),
+    digest,
+    key,
+  });
+  return candidates.map(({ rowKey, row }) => ({
+    ...holderOf(row),
+    entry: locationOf(row).entry,
+    firstIndexedAt: Number(rowKey.split('_')[2]),
+    serving: winner?.live?.candidate === rowKey,
+  }));
+}

@@ -1,6 +1,7 @@
 import { RestError } from '@azure/storage-blob';
 import { Settings } from '../config/settings';
 import { deleteKeyRows, KeyWrites, writeKeyRows } from '../index/keyTable';
+import { deleteNameRows, writeNameRows } from '../index/nameIndex';
 import { ownHandovers, tellOthers, withHandovers } from '../packages/handovers';
 import { KeyRecord } from '../index/location';
 import { Package, packageBlob } from '../packages/package';
@@ -282,6 +283,8 @@ async function writeKeys(
 ): Promise<KeyWrites> {
   const writes = await writeKeyRows(storage.symbolKeysTable, pkg, keys, inline);
   const removed = await deleteKeyRows(storage.symbolKeysTable, pkg, stale);
+  await writeNameRows(storage.symbolNamesTable, pkg, keys);
+  await deleteNameRows(storage.symbolNamesTable, pkg, stale);
   keysChanged?.(
     pkg.feed,
     [...keys, ...stale].map((record) => record.key),
@@ -384,6 +387,7 @@ async function overtaken(
   const blobName = packageBlob(pkg);
   if (!current || current.state === 'deleted' || DELETING_STATES.has(current.state)) {
     const removed = await deleteKeyRows(storage.symbolKeysTable, pkg, written);
+    await deleteNameRows(storage.symbolNamesTable, pkg, written);
     deps.keysChanged?.(
       feed,
       written.map((record) => record.key),

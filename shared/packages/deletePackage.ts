@@ -3,6 +3,7 @@ import { appendCatalog } from '../catalog/appendCatalog';
 import { catalogEventOf } from '../catalog/catalogShapes';
 import { feedNameSchema } from '../feeds/feedName';
 import { deleteKeyRows } from '../index/keyTable';
+import { deleteNameRows } from '../index/nameIndex';
 import { StorageClients } from '../storage/clients';
 import { tellOthers } from './handovers';
 import { packageBlob } from './package';
@@ -152,6 +153,7 @@ export async function deletePackage(
   for (let at = message.from ?? 0; at < keys.length;) {
     const step = keys.slice(at, at + budget.keysPerStep);
     const removed = await deleteKeyRows(storage.symbolKeysTable, row, step);
+    await deleteNameRows(storage.symbolNamesTable, row, step);
     deps.keysChanged?.(
       feed,
       step.map((record) => record.key),

@@ -175,6 +175,14 @@ export async function listPackages(
   return rows;
 }
 
+/** What a page of a feed's packages may be narrowed to; each is matched by the table itself. */
+export interface PackageFilter {
+  readonly state?: PackageState;
+  readonly owner?: string;
+  /** The start of the id, as it was uploaded (the table compares case-sensitively). */
+  readonly idPrefix?: string;
+}
+
 export interface PackagePage {
   readonly rows: PackageRow[];
   /** Where the next page starts; absent after the last. */
@@ -183,15 +191,22 @@ export interface PackagePage {
 
 /**
  * One page of a feed's packages: at most `top` rows from `continuation` (a token of an earlier
- * page), in uid order. Storage may answer fewer rows than `top`, even none, with a continuation.
+ * page), in uid order, so a listing costs one table query whatever the feed holds. Storage may
+ * answer fewer rows than `top`, even none, with a continuation (the table stops at its own limits).
  */
 export async function listPackagePage(
   table: TableClient,
   feed: string,
-  page: { state?: PackageState; top: number; continuation?: string },
+  page: PackageFilter & { top: number; continuation?: string },
 ): Promise<PackagePage> {
+  const clauses = [odata`PartitionKey eq ${feed}`];
+  if (page.state) clauses.push(odata`state eq ${page.state}`);
+  if (page.owner !== undefined) clauses.push(odata`owner eq ${page.owner}`);
+  if (page.idPrefix) {
+    clauses.push(odata`id ge ${page.idPrefix} and id lt ${`${page.idPrefix}\uffff`}`);
+  }
   const pages = table
-    .listEntities({ queryOptions: { filter: feedFilter(feed, page.state) } })
+    .listEntities({ queryOptions: { filter: clauses.join(' and ') } })
     .byPage({
       maxPageSize: page.top,
       ...(page.continuation === undefined ? {} : { continuationToken: page.continuation }),

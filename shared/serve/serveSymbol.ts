@@ -21,6 +21,7 @@ import { LocationCache } from './locationCache';
 import { verifiedEntry } from './verifiedEntry';
 import { isStorageFailure, StorageClients } from '../storage/clients';
 import { Upstreams } from '../upstream/askUpstreams';
+import type { MissedKeys } from '../misses/missedKeys';
 
 /**
  * What serving a file uses: the feed and location caches, the hot files, the tokens that grant
@@ -37,6 +38,8 @@ export interface ServingPorts {
   readonly locations: Pick<LocationCache, 'resolve' | 'invalidate'>;
   readonly hotFiles: HotFiles;
   readonly upstreams: Pick<Upstreams, 'find' | 'forget'>;
+  /** Counts the keys answered 404, for the web page's missing symbols. */
+  readonly misses?: Pick<MissedKeys, 'record'>;
 }
 
 export interface SymbolRequest {
@@ -208,6 +211,7 @@ async function fromUpstreams(
   if (answer.kind === 'none') {
     const failed =
       answer.failed.length > 0 ? ` (upstreams failing: ${answer.failed.join('; ')})` : '';
+    ports.misses?.record(feed.name, key);
     return text(404, `No file with key "${key}" in feed "${feed.name}"${failed}.`);
   }
   if (request.method === 'HEAD') {

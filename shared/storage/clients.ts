@@ -11,12 +11,14 @@ export const CONTAINERS = {
   status: 'status',
   catalog: 'catalog',
   listings: 'listings',
+  misses: 'misses',
 } as const;
 export const TABLES = {
   feeds: 'feeds',
   tokens: 'tokens',
   packages: 'packages',
   symbolKeys: 'symbolkeys',
+  symbolNames: 'symbolnames',
 } as const;
 export const QUEUES = { deletes: 'deletes', packageEvents: 'package-events' } as const;
 
@@ -30,10 +32,14 @@ export interface StorageClients {
   readonly catalogContainer: ContainerClient;
   /** The NuGet listings, materialised per feed (shared/listings). */
   readonly listingsContainer: ContainerClient;
+  /** Keys feeds were asked for in vain, per hour (misses/missedKeys.ts). */
+  readonly missesContainer: ContainerClient;
   readonly feedsTable: TableClient;
   readonly tokensTable: TableClient;
   readonly packagesTable: TableClient;
   readonly symbolKeysTable: TableClient;
+  /** Keys by file name, for the web page's nearest hits (index/nameIndex.ts). */
+  readonly symbolNamesTable: TableClient;
 }
 
 /**
@@ -162,10 +168,12 @@ export function createStorageClients(connection: StorageConnection): StorageClie
     statusContainer: blobs.getContainerClient(CONTAINERS.status),
     catalogContainer: blobs.getContainerClient(CONTAINERS.catalog),
     listingsContainer: blobs.getContainerClient(CONTAINERS.listings),
+    missesContainer: blobs.getContainerClient(CONTAINERS.misses),
     feedsTable: services.table(TABLES.feeds),
     tokensTable: services.table(TABLES.tokens),
     packagesTable: services.table(TABLES.packages),
     symbolKeysTable: services.table(TABLES.symbolKeys),
+    symbolNamesTable: services.table(TABLES.symbolNames),
   };
 }
 
@@ -179,6 +187,7 @@ export async function ensureStorage(clients: StorageClients): Promise<void> {
     clients.tokensTable.createTable(),
     clients.packagesTable.createTable(),
     clients.symbolKeysTable.createTable(),
+    clients.symbolNamesTable.createTable(),
     ...Object.values(QUEUES).flatMap((name) => [
       clients.queues.getQueueClient(name).createIfNotExists(),
       clients.queues.getQueueClient(`${name}-poison`).createIfNotExists(),
@@ -213,6 +222,7 @@ export async function probeStorage(
     clients.tokensTable,
     clients.packagesTable,
     clients.symbolKeysTable,
+    clients.symbolNamesTable,
   ];
   const [blob, queue, table] = await Promise.all([
     service(

@@ -132,6 +132,10 @@ it('starts, prints the URLs, serves, and stops cleanly on Ctrl-C', async () => {
   expect(output()).toContain('az storage blob upload');
   expect(output()).toContain(`DEBUGINFOD_URLS=http://127.0.0.1:${port}/F/default`);
   expect(output()).toContain('set debuginfod enabled on');
+  expect(output()).toContain(`Web page:      http://127.0.0.1:${port}/\n`);
+  const page = await fetch(`http://127.0.0.1:${port}/`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
   expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
   expect((await fetch(`http://127.0.0.1:${port}/F/default/symbols/index2.txt`)).status).toBe(404);
   child.kill('SIGINT');

@@ -41,6 +41,19 @@ describe('routeMatcher, as the Functions host matches a route template (ASP.NET 
     expect(symbols('/F/default/symbols/x//y')).toEqual({ feed: 'default', clientKey: 'x//y' });
   });
 
+  it('routes "/" alone with the optional parameter of no length (the Functions host’s way)', () => {
+    const root = routeMatcher('{page:maxlength(0)?}');
+    expect(root('/')).toEqual({});
+    expect(root('')).toEqual({});
+    expect(root('/x')).toBeUndefined();
+    expect(() =>
+      assertUnambiguous([
+        { name: 'page', template: '{page:maxlength(0)?}', methods: new Set(['GET']) },
+        { name: 'health', template: 'health', methods: new Set(['GET']) },
+      ]),
+    ).not.toThrow();
+  });
+
   it('refuses what it does not implement rather than match otherwise than Azure', () => {
     expect(() => routeMatcher('F/{feed:int}')).toThrow(/does not support the segment/);
     expect(() => routeMatcher('F/{feed?}')).toThrow(/does not support the segment/);
@@ -112,11 +125,16 @@ describe("symfeed's routes", () => {
     ['GET', '/F/default/api/v3/registration/my.lib/index.json', 'nugetRegistration'],
     ['GET', '/F/default/api/v3/registration/my.lib/page/1.0.0/2.0.0', 'nugetRegistrationPage'],
     ['GET', '/F/default/api/v3/query', 'nugetSearch'],
+    ['GET', '/', 'page'],
+    ['GET', '/assets/main-ABCD1234.js', 'pageAsset'],
+    ['GET', '/ui/api/feeds', 'uiFeeds'],
+    ['GET', '/ui/api/feeds/team/packages/0123', 'uiPackage'],
     ['GET', '/manage/feeds', 'manageFeeds'],
     ['PUT', '/manage/feeds/team', 'manageFeed'],
     ['POST', '/manage/feeds/team/tokens', 'manageFeedTokens'],
     ['DELETE', '/manage/tokens/abc', 'manageToken'],
     ['GET', '/manage/feeds/team/packages', 'managePackages'],
+    ['GET', '/manage/feeds/team/retention', 'manageRetention'],
     ['DELETE', '/manage/feeds/team/packages/0123', 'managePackage'],
     // The method is part of a route: one no route declares finds none, as in Azure.
     ['DELETE', '/F/default/symbols/foo.pdb/497b72f6390a44fc878e5a2d63b6cc4b1/foo.pdb', undefined],
