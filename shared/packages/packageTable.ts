@@ -205,12 +205,10 @@ export async function listPackagePage(
   if (page.idPrefix) {
     clauses.push(odata`id ge ${page.idPrefix} and id lt ${`${page.idPrefix}\uffff`}`);
   }
-  const pages = table
-    .listEntities({ queryOptions: { filter: clauses.join(' and ') } })
-    .byPage({
-      maxPageSize: page.top,
-      ...(page.continuation === undefined ? {} : { continuationToken: page.continuation }),
-    });
+  const pages = table.listEntities({ queryOptions: { filter: clauses.join(' and ') } }).byPage({
+    maxPageSize: page.top,
+    ...(page.continuation === undefined ? {} : { continuationToken: page.continuation }),
+  });
   const { value } = await pages.next();
   const entities = (value ?? []) as unknown[] & { continuationToken?: string };
   const rows = entities.map(toRow);
