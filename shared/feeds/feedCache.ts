@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { Settings } from '../config/settings';
-import { TtlCache } from '../util/ttlCache';
+import { RefreshingCache } from '../util/refreshingCache';
 import {
   createFeed,
   deleteFeed,
@@ -14,7 +14,8 @@ const MAX_CACHED_FEEDS = 1_000;
 /**
  * How long a feed's settings (visibility, members) are remembered: the bound within which a
  * change made elsewhere (another instance, the CLI) reaches this process. Access is decided by
- * them, so the bound is short; reading them costs one point read per feed and interval.
+ * them, so the bound is short: a feed in use is read again in the background before it expires,
+ * so that requests do not wait on that read.
  */
 export const FEED_SETTINGS_SECONDS = 5;
 
@@ -26,27 +27,23 @@ export const FEED_SETTINGS_SECONDS = 5;
  * reads that follow are cheap.
  */
 export class FeedCache {
-  private feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
-  /** Counts writes: a read begun before one must not store what it read. */
-  private generation = 0;
+  private readonly feeds: RefreshingCache<Feed | undefined>;
 
   constructor(
     private readonly table: TableClient,
-    private readonly settings: Pick<Settings, 'SYMFEED_MISS_CACHE_SECONDS'>,
-  ) {}
+    settings: Pick<Settings, 'SYMFEED_MISS_CACHE_SECONDS'>,
+  ) {
+    const missSeconds = Math.min(settings.SYMFEED_MISS_CACHE_SECONDS, FEED_SETTINGS_SECONDS);
+    this.feeds = new RefreshingCache({
+      maxEntries: MAX_CACHED_FEEDS,
+      name: 'feed settings',
+      read: (name) => getFeed(table, name),
+      lifetimeMs: (feed) => (feed ? FEED_SETTINGS_SECONDS : missSeconds) * 1000,
+    });
+  }
 
-  async feed(name: string): Promise<Feed | undefined> {
-    const cached = this.feeds.get(name);
-    if (cached.hit) return cached.value;
-    const generation = this.generation;
-    const feed = await getFeed(this.table, name);
-    if (generation === this.generation) {
-      const seconds = feed
-        ? FEED_SETTINGS_SECONDS
-        : Math.min(this.settings.SYMFEED_MISS_CACHE_SECONDS, FEED_SETTINGS_SECONDS);
-      this.feeds.set(name, feed, seconds * 1000);
-    }
-    return feed;
+  feed(name: string): Promise<Feed | undefined> {
+    return this.feeds.get(name);
   }
 
   /** The plain feeds under an aggregate, in precedence order, nested aggregates flattened in place. */
@@ -85,8 +82,7 @@ export class FeedCache {
     try {
       return await write();
     } finally {
-      this.generation++;
-      this.feeds = new TtlCache<Feed | undefined>(MAX_CACHED_FEEDS);
+      this.feeds.forget();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { TableClient } from '@azure/data-tables';
-import { TtlCache } from '../util/ttlCache';
+import { RefreshingCache } from '../util/refreshingCache';
 import { FEED_SETTINGS_SECONDS } from './feedCache';
 import {
   findToken,
@@ -22,27 +22,25 @@ export const TOKEN_SECONDS = FEED_SETTINGS_SECONDS;
  * This process's memory of verified tokens, keyed by the token's hash, never the token: a private
  * feed's request would otherwise make a storage read before its first byte, every time. Only valid
  * tokens are remembered, so a token made a moment ago works at once; refusals are looked up each
- * time. Revocations made here go through the cache and forget at once.
+ * time. Revocations made here go through the cache and forget at once. A token in use is read
+ * again in the background before the bound, so its requests do not wait on that read.
  */
 export class TokenCache {
-  private tokens = new TtlCache<TokenInfo>(MAX_CACHED_TOKENS);
-  /** Counts revocations: a read begun before one must not store what it read. */
-  private generation = 0;
+  private readonly tokens: RefreshingCache<TokenCheck>;
 
-  constructor(private readonly table: TableClient) {}
+  constructor(private readonly table: TableClient) {
+    this.tokens = new RefreshingCache<TokenCheck>({
+      maxEntries: MAX_CACHED_TOKENS,
+      name: 'tokens',
+      read: (hash) => findToken(table, hash),
+      lifetimeMs: (found) => (found.valid ? TOKEN_SECONDS * 1000 : 0),
+    });
+  }
 
   async check(presented: string, now = new Date()): Promise<TokenCheck> {
     if (!isTokenFormat(presented)) return { valid: false, reason: 'malformed' };
-    const hash = hashToken(presented);
-    const cached = this.tokens.get(hash, now.getTime());
-    if (cached.hit) return validity(cached.value, now);
-    const generation = this.generation;
-    const found = await findToken(this.table, hash);
-    if (!found.valid) return found;
-    if (generation === this.generation) {
-      this.tokens.set(hash, found.info, TOKEN_SECONDS * 1000, now.getTime());
-    }
-    return validity(found.info, now);
+    const found = await this.tokens.get(hashToken(presented), now.getTime());
+    return found.valid ? validity(found.info, now) : found;
   }
 
   /** Forgets after the write, whatever its outcome: a write that failed may still have landed. */
@@ -50,8 +48,7 @@ export class TokenCache {
     try {
       return await revokeToken(this.table, id);
     } finally {
-      this.generation++;
-      this.tokens = new TtlCache<TokenInfo>(MAX_CACHED_TOKENS);
+      this.tokens.forget();
     }
   }
 }
