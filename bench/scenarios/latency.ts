@@ -34,10 +34,16 @@ export interface LatencyClass {
   readonly symfeedTtfbP50Ms: number;
   readonly rawTtfbP50Ms: number;
   readonly ratio: number | null;
-  /** Storage requests per cold hit, body reads included: the proxy's count / requests made. */
+  /**
+   * Storage requests per cold hit, body reads included: the proxy's count / requests made, not
+   * counting reads of feed settings and tokens, which are re-read in the background (see
+   * `settingsReadsPerHit`).
+   */
   readonly roundTripsPerHit: number;
   /** Of them, those made before the response headers reached the client (a mean). */
   readonly roundTripsBeforeFirstByte: number;
+  /** Background re-reads of feed settings and tokens, per hit (one every 2.5 s per feed in use). */
+  readonly settingsReadsPerHit: number;
   readonly roundTripsPerHitByService: Record<StorageService, number>;
   /** The raw GET's own count: 1, or the proxy counts wrong. */
   readonly rawRoundTripsPerHit: number;
@@ -102,6 +108,7 @@ export async function latencyScenario(
       ratio: ratio(symfeed.ttfb.ttfbP50Ms, raw.ttfb.ttfbP50Ms),
       roundTripsPerHit: symfeed.perHit,
       roundTripsBeforeFirstByte: symfeed.beforeFirstByte,
+      settingsReadsPerHit: symfeed.settingsReadsPerHit,
       roundTripsPerHitByService: symfeed.byService,
       rawRoundTripsPerHit: raw.perHit,
       roundTripMs,
@@ -139,6 +146,7 @@ async function counted(
   ttfb: TtfbResult;
   perHit: number;
   beforeFirstByte: number;
+  settingsReadsPerHit: number;
   byService: Record<StorageService, number>;
   appliedDelayMs: number;
 }> {
@@ -150,16 +158,17 @@ async function counted(
     seconds,
     minRequests: 5,
     probe: () => {
-      const at = proxy.total();
-      return () => (beforeFirstByte += proxy.total() - at);
+      const at = proxy.onPath();
+      return () => (beforeFirstByte += proxy.onPath() - at);
     },
   });
   const counts = proxy.counts();
   const perRequest = (n: number) => n / result.requests;
   return {
     ttfb: result,
-    perHit: perRequest(proxy.total()),
+    perHit: perRequest(proxy.onPath()),
     beforeFirstByte: perRequest(beforeFirstByte),
+    settingsReadsPerHit: perRequest(proxy.settingsReads()),
     byService: {
       blob: perRequest(counts.blob),
       queue: perRequest(counts.queue),

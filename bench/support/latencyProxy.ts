@@ -6,6 +6,8 @@ import { percentile } from './stats';
 
 export type StorageService = keyof AzuritePorts;
 const SERVICES: readonly StorageService[] = ['blob', 'queue', 'table'];
+/** Point reads of the feeds and tokens tables, as Azurite's path-style URLs name them. */
+const SETTINGS_TABLES = /^\/[^/]+\/(?:feeds|tokens)\(/;
 
 /**
  * Azure's latency on loopback: one HTTP proxy per Azurite service that holds each response's
@@ -22,6 +24,14 @@ export interface LatencyProxy {
   counts(): Record<StorageService, number>;
   /** All of them. */
   total(): number;
+  /**
+   * Reads of feed settings and tokens (the feeds and tokens tables): symfeed re-reads those it
+   * uses in the background, ahead of their expiry, so no request waits on them; a request that
+   * happens to start one is not slowed by it.
+   */
+  settingsReads(): number;
+  /** The requests a symbol request waits on: all but the settings reads. */
+  onPath(): number;
   reset(): void;
   /**
    * Median of the delays actually added since the last reset: timers fire late by a fraction of
@@ -36,11 +46,13 @@ export async function startLatencyProxy(
   latencyMs: number,
 ): Promise<LatencyProxy> {
   const counts: Record<StorageService, number> = { blob: 0, queue: 0, table: 0 };
+  let settings = 0;
   let delays: number[] = [];
   const agent = new http.Agent({ keepAlive: true });
   const servers = SERVICES.map((service) =>
     http.createServer((request, response) => {
       counts[service]++;
+      if (service === 'table' && SETTINGS_TABLES.test(request.url ?? '')) settings++;
       const upstream = http.request(
         {
           host: '127.0.0.1',
@@ -86,8 +98,11 @@ export async function startLatencyProxy(
     },
     counts: () => ({ ...counts }),
     total: () => counts.blob + counts.queue + counts.table,
+    settingsReads: () => settings,
+    onPath: () => counts.blob + counts.queue + counts.table - settings,
     reset: () => {
       for (const service of SERVICES) counts[service] = 0;
+      settings = 0;
       delays = [];
     },
     appliedDelayP50Ms: () => percentile(delays, 50),
