@@ -1,33 +1,19 @@
-import { createServer, IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
+import { createServer, IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AzureNamedKeyCredential, RestError, TableClient } from '@azure/data-tables';
 import { missingResourceOf } from '../../shared/storage/faults';
 import { readRow, sharedKeyLite, stringToSign } from '../../shared/storage/tableRow';
 import { StorageCredential } from '../../shared/storage/credential';
+import { scriptedEndpoint } from '../support/scriptedEndpoint';
 
 /**
  * The plain point read of a row, against a scripted table endpoint: that it asks and signs as the
  * table SDK does, decodes a row with no metadata, and fails as readRange does.
  */
-let server: Server;
-let answers: ((res: ServerResponse) => void)[];
-let seen: { url: string; headers: IncomingHttpHeaders }[];
+const scripted = scriptedEndpoint();
+const { answers, seen } = scripted;
 
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    seen.push({ url: req.url ?? '', headers: req.headers });
-    const answer = answers.shift() ?? ((r: ServerResponse) => r.writeHead(500).end());
-    answer(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-});
-beforeEach(() => {
-  answers = [];
-  seen = [];
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-const endpoint = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/account`;
+const endpoint = () => `${scripted.origin()}/account`;
 const key = new AzureNamedKeyCredential(
   'account',
   Buffer.from('a key of the account').toString('base64'),
