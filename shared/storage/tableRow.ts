@@ -91,6 +91,14 @@ function isNamedKey(credential: unknown): credential is NamedKeyCredential {
 }
 
 /**
+ * A SAS given as a credential (AzureSASCredential) rather than in the URL, where a SAS connection
+ * string puts it.
+ */
+function isSas(credential: unknown): credential is { readonly signature: string } {
+  return typeof (credential as { signature?: unknown } | undefined)?.signature === 'string';
+}
+
+/**
  * A value of a key as OData has it in a URL: quoted, its own single quotes doubled, then
  * percent-encoded as a path segment.
  */
@@ -118,6 +126,10 @@ async function signedRequest(table: TableClient, partitionKey: string, rowKey: s
     headers.Authorization = sharedKeyLite(credential, headers['x-ms-date'] as string, url);
   } else if (isTokenCredential(credential)) {
     headers.Authorization = await bearer(credential);
+  } else if (isSas(credential)) {
+    for (const [name, value] of new URLSearchParams(credential.signature)) {
+      url.searchParams.append(name, value);
+    }
   } else if (credential !== undefined) {
     throw new Error('row reads support account keys, token credentials and SAS only');
   }

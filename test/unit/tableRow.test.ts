@@ -1,6 +1,11 @@
 import { createServer, IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { AzureNamedKeyCredential, RestError, TableClient } from '@azure/data-tables';
+import {
+  AzureNamedKeyCredential,
+  AzureSASCredential,
+  RestError,
+  TableClient,
+} from '@azure/data-tables';
 import { missingResourceOf } from '../../shared/storage/faults';
 import { readRow, sharedKeyLite, stringToSign } from '../../shared/storage/tableRow';
 import { StorageCredential } from '../../shared/storage/credential';
@@ -145,4 +150,11 @@ it('sends a bearer token for storage with a token credential, and a SAS in the q
   await readRow(new TableClient(`${endpoint()}?sv=2019&sig=abc`, 'rows', options), 'p', 'r');
   expect(seen[1]?.url).toBe("/account/rows(PartitionKey='p',RowKey='r')?sv=2019&sig=abc");
   expect(seen[1]?.headers.authorization).toBeUndefined();
+  answers.push(json({ PartitionKey: 'p', RowKey: 'r' }));
+  await readRow(
+    new TableClient(endpoint(), 'rows', new AzureSASCredential('sv=2019&sig=def'), options),
+    'p',
+    'r',
+  );
+  expect(seen[2]?.url).toBe("/account/rows(PartitionKey='p',RowKey='r')?sv=2019&sig=def");
 });
