@@ -17,8 +17,9 @@ export type RawRow = Record<string, unknown> & {
 
 /**
  * One row by its keys (Query Entity), as a plain keep-alive HTTP request, for the read on the
- * path of every cold symbol (a key's winner row): the table SDK's pipeline costs more than the
- * read itself on a fast network. Undefined when there is no such row.
+ * path of every cold symbol (a key's winner row): the table SDK's getEntity took 0.03-0.1 ms
+ * longer at p50 on Azurite (its pipeline, tracing and deserialisation). Undefined when there is
+ * no such row. A body that is no row (cut short, not JSON) is retried as a failed send is.
  *
  * The row comes with no metadata (`odata=nometadata`): no property's type is sent, so every
  * value is as JSON has it, and `binary` names the properties to decode from base64 (Edm.Binary),
