@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { odata, RestError, TableClient, TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import { keyDigest } from '../keys/clientKey';
+import { readRow } from '../storage/tableRow';
 import { mapLimit } from '../util/mapLimit';
 import type { Package } from '../packages/package';
 import { EntryLocation, KeyRecord, KeySource } from './location';
@@ -117,6 +118,8 @@ const rowSchema = z.object({
   inline: z.custom<Uint8Array>((value) => value instanceof Uint8Array).optional(),
 });
 type Row = z.infer<typeof rowSchema>;
+/** The properties of a row that storage holds as Edm.Binary. */
+const BINARY_PROPERTIES = ['inline'];
 
 const locationSchema = z.object({
   packageUid: z.string(),
@@ -451,6 +454,10 @@ function lostRace(error: unknown): boolean {
   return status === 409 || status === 412 || status === 404;
 }
 
+/**
+ * A key's winner row, through the table SDK: for writers, whose conditional writes go through it
+ * too.
+ */
 async function readWinner(
   table: TableClient,
   partition: string,
@@ -462,6 +469,19 @@ async function readWinner(
     if (statusOf(error) === 404) return undefined;
     throw error;
   }
+}
+
+/**
+ * A key's winner row for serving: one plain point read, on the path of every cold symbol
+ * (tableRow.ts).
+ */
+async function servingWinner(
+  table: TableClient,
+  partition: string,
+  digest: string,
+): Promise<WinnerRead | undefined> {
+  const row = await readRow(table, partition, digest, BINARY_PROPERTIES);
+  return row && winnerRead(row);
 }
 
 /** Every row of one key: its winner row (if any) and its candidates, best first. One range read. */
@@ -741,7 +761,7 @@ export async function findLocation(
 ): Promise<FoundLocation | undefined> {
   const digest = keyDigest(key);
   const where = { partitionKey: partitionKey(feed, digest), digest, key };
-  const winner = (await readWinner(table, where.partitionKey, digest))?.live;
+  const winner = (await servingWinner(table, where.partitionKey, digest))?.live;
   if (!winner || winner.key !== key) return undefined;
   if (!hidden?.(winner.packageUid)) return foundOf(winner);
   const { candidates } = await readKeyRows(table, where);

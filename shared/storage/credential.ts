@@ -39,8 +39,8 @@ interface Held {
 
 /**
  * The app's credential with one token per scope held for the whole process: the storage SDK
- * clients and the plain ranged reads of blobRange.ts share it, so the identity endpoint is asked
- * once for all of them, and a request waits for a token only when none is valid at all.
+ * clients and the plain reads of rawRequest.ts (rows, ranges) share it, so the identity endpoint
+ * is asked once for all of them, and a request waits for a token only when none is valid at all.
  */
 export class StorageCredential implements TokenCredential {
   private readonly held = new Map<string, Held>();

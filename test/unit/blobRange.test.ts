@@ -1,37 +1,23 @@
-import { createServer, IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
+import { createServer, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AnonymousCredential, BlobClient, RestError } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { readRange } from '../../shared/serve/blobRange';
 import { StorageCredential } from '../../shared/storage/credential';
 import { missingResourceOf } from '../../shared/storage/faults';
+import { scriptedEndpoint } from '../support/scriptedEndpoint';
 
 /**
  * The plain ranged read that streams large entries, against a scripted blob endpoint: what it
  * asks for, which answers mean "stale", which are retried, and which fail as a RestError (the
  * error serveSymbol turns into 503).
  */
-let server: Server;
-let answers: ((res: ServerResponse) => void)[];
-let seen: IncomingHttpHeaders[];
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    seen.push(req.headers);
-    const answer = answers.shift() ?? ((r: ServerResponse) => r.writeHead(500).end());
-    answer(res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-});
-beforeEach(() => {
-  answers = [];
-  seen = [];
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const endpoint = scriptedEndpoint();
+const { answers, seen } = endpoint;
 
 const blob = () =>
   new BlobClient(
-    `http://127.0.0.1:${(server.address() as AddressInfo).port}/account/packages/feed/p.zip?sv=sas`,
+    `${endpoint.origin()}/account/packages/feed/p.zip?sv=sas`,
     new AnonymousCredential(),
   );
 const partial = (bytes: Buffer) => (res: ServerResponse) =>
@@ -48,8 +34,8 @@ async function text(read: Awaited<ReturnType<typeof readRange>>): Promise<string
 it('asks for the range on the condition of the ETag, with the SAS of the URL', async () => {
   answers.push(partial(Buffer.from('hello')));
   expect(await text(await readRange(blob(), 10, 5, '"0x1"'))).toBe('hello');
-  expect(seen[0]).toMatchObject({ 'x-ms-range': 'bytes=10-14', 'if-match': '"0x1"' });
-  expect(seen[0]?.authorization).toBeUndefined();
+  expect(seen[0]?.headers).toMatchObject({ 'x-ms-range': 'bytes=10-14', 'if-match': '"0x1"' });
+  expect(seen[0]?.headers.authorization).toBeUndefined();
 });
 
 it.each([412, 404])('calls %i stale', async (code) => {
@@ -104,7 +90,7 @@ it('gives up on an endpoint that takes the request and never answers, as a RestE
   expect(seen).toHaveLength(3);
   expect(Date.now() - started).toBeLessThan(10_000);
   // The server never answered: let it go.
-  server.closeAllConnections();
+  endpoint.closeAllConnections();
 });
 
 it('lets a reader pause longer than the wait for headers without losing the body', async () => {
@@ -133,7 +119,7 @@ describe('with a token credential', () => {
   }
   const tokenBlob = (credential: TokenCredential) =>
     new BlobClient(
-      `http://127.0.0.1:${(server.address() as AddressInfo).port}/account/packages/feed/p.zip`,
+      `${endpoint.origin()}/account/packages/feed/p.zip`,
       new StorageCredential(credential),
     );
 
@@ -143,7 +129,7 @@ describe('with a token credential', () => {
     answers.push(partial(Buffer.from('one')), partial(Buffer.from('two')));
     expect(await text(await readRange(blobClient, 0, 3, '"0x1"'))).toBe('one');
     expect(await text(await readRange(blobClient, 0, 3, '"0x1"'))).toBe('two');
-    expect(seen.map((headers) => headers.authorization)).toEqual([
+    expect(seen.map(({ headers }) => headers.authorization)).toEqual([
       'Bearer token-1',
       'Bearer token-1',
     ]);
@@ -158,7 +144,7 @@ describe('with a token credential', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     answers.push(partial(Buffer.from('two')));
     await text(await readRange(blobClient, 0, 3, '"0x1"'));
-    expect(seen.map((headers) => headers.authorization)).toEqual([
+    expect(seen.map(({ headers }) => headers.authorization)).toEqual([
       'Bearer token-1',
       'Bearer token-2',
     ]);
