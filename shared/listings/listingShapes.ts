@@ -2,6 +2,7 @@ import { ContainerClient } from '@azure/storage-blob';
 import { isPrerelease } from '../packages/packageIdentity';
 import { PACKAGE_STATES, PackageState } from '../packages/states';
 import { isNuGetVersion, isSemVer2 } from '../nuget/nugetVersion';
+import { JsonBlobMemory } from '../storage/jsonBlobMemory';
 import { byVersion, PackageView } from './packageView';
 
 /**
@@ -15,6 +16,8 @@ import { byVersion, PackageView } from './packageView';
 export interface ListingsPorts {
   /** The `listings` container. */
   readonly container: ContainerClient;
+  /** What readers remember of it; writers forget what they write. */
+  readonly memory: JsonBlobMemory;
   /** Ids a page holds before it splits; a parameter so that tests cross pages with few ids. */
   readonly pageIds?: number;
 }
