@@ -133,7 +133,8 @@ export function summarise(key: string, views: readonly PackageView[]): IdSummary
 
 /** Whether a summary shows its id at all to a client that sees `seen`. */
 export function shows(summary: StateSummary | undefined, seen: Visibility): boolean {
-  return visibleVersions(summary, seen) > 0;
+  // The first visible version answers: an id of thousands of versions is not counted per search.
+  return summary?.versions.some((version) => visible(version, seen)) ?? false;
 }
 
 export function countsOf(ids: readonly IdSummary[]): PageCounts {
