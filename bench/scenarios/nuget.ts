@@ -118,7 +118,10 @@ export async function nugetScenario(
   log: (line: string) => void,
 ): Promise<NuGetResult> {
   await ensureFeed(storage.clients.feedsTable, { name: NUGET_FEED, visibility: 'public' });
-  const ports = { container: storage.clients.listingsContainer };
+  const ports = {
+    container: storage.clients.listingsContainer,
+    memory: storage.clients.listingsMemory,
+  };
   let seedMs = 0;
   const seed = async (from: number, to: number) => {
     const started = performance.now();

@@ -2,6 +2,7 @@ import { ContainerClient } from '@azure/storage-blob';
 import { isPrerelease } from '../packages/packageIdentity';
 import { PACKAGE_STATES, PackageState } from '../packages/states';
 import { isNuGetVersion, isSemVer2 } from '../nuget/nugetVersion';
+import { JsonBlobMemory } from '../storage/jsonBlobMemory';
 import { byVersion, PackageView } from './packageView';
 
 /**
@@ -15,6 +16,8 @@ import { byVersion, PackageView } from './packageView';
 export interface ListingsPorts {
   /** The `listings` container. */
   readonly container: ContainerClient;
+  /** What readers remember of it; writers forget what they write. */
+  readonly memory: JsonBlobMemory;
   /** Ids a page holds before it splits; a parameter so that tests cross pages with few ids. */
   readonly pageIds?: number;
 }
@@ -130,7 +133,8 @@ export function summarise(key: string, views: readonly PackageView[]): IdSummary
 
 /** Whether a summary shows its id at all to a client that sees `seen`. */
 export function shows(summary: StateSummary | undefined, seen: Visibility): boolean {
-  return visibleVersions(summary, seen) > 0;
+  // The first visible version answers: an id of thousands of versions is not counted per search.
+  return summary?.versions.some((version) => visible(version, seen)) ?? false;
 }
 
 export function countsOf(ids: readonly IdSummary[]): PageCounts {

@@ -28,19 +28,56 @@ function blob(ports: ListingsPorts, name: string) {
   return ports.container.getBlockBlobClient(name);
 }
 
+/**
+ * Readers' reads go through the process's memory (fresh within its bound); writers read storage
+ * itself, since each writes over the version it read and a remembered one would lose every race.
+ */
+type Read = 'remembered' | 'fresh';
+
+function readListing<T>(ports: ListingsPorts, name: string, read: Read) {
+  const target = blob(ports, name);
+  return read === 'remembered' ? ports.memory.read<T>(target) : readJsonBlob<T>(target);
+}
+
+/** Writes a listing blob, and forgets what the memory held of it, so this process sees it at once. */
+async function writeListing(
+  ports: ListingsPorts,
+  name: string,
+  doc: unknown,
+  condition?: { etag: string } | 'new',
+): Promise<boolean> {
+  const target = blob(ports, name);
+  try {
+    return await writeJsonBlob(target, doc, condition);
+  } finally {
+    ports.memory.forget(target);
+  }
+}
+
 export function readIndex(
   ports: ListingsPorts,
   feed: string,
+  read: Read = 'remembered',
 ): Promise<StoredJson<ListingIndex> | undefined> {
-  return readJsonBlob<ListingIndex>(blob(ports, indexBlobName(feed)));
+  return readListing<ListingIndex>(ports, indexBlobName(feed), read);
 }
 
-export function readPage(ports: ListingsPorts, feed: string, name: string) {
-  return readJsonBlob<IdPage>(blob(ports, pageBlobName(feed, name)));
+export function readPage(
+  ports: ListingsPorts,
+  feed: string,
+  name: string,
+  read: Read = 'remembered',
+) {
+  return readListing<IdPage>(ports, pageBlobName(feed, name), read);
 }
 
-export function readIdListing(ports: ListingsPorts, feed: string, key: string) {
-  return readJsonBlob<IdListing>(blob(ports, idBlobName(feed, key)));
+export function readIdListing(
+  ports: ListingsPorts,
+  feed: string,
+  key: string,
+  read: Read = 'remembered',
+) {
+  return readListing<IdListing>(ports, idBlobName(feed, key), read);
 }
 
 /** The page whose range holds the id: the last whose first id is not after it. */
@@ -84,14 +121,14 @@ async function updateIdListing(
   view: PackageView | undefined,
 ): Promise<void> {
   await update<IdListing>(
-    () => readIdListing(ports, feed, key),
+    () => readIdListing(ports, feed, key, 'fresh'),
     (doc) => ({
       views: [
         ...(doc?.views ?? []).filter((other) => other.uid !== uid),
         ...(view ? [view] : []),
       ].sort(byVersion),
     }),
-    (doc, etag) => writeJsonBlob(blob(ports, idBlobName(feed, key)), doc, conditionOf(etag)),
+    (doc, etag) => writeListing(ports, idBlobName(feed, key), doc, conditionOf(etag)),
     `the listing of ${feed}/${key}`,
   );
 }
@@ -110,35 +147,35 @@ function withSummary(ids: readonly IdSummary[], key: string, summary: IdSummary 
 async function updateIndexEntry(ports: ListingsPorts, feed: string, key: string): Promise<void> {
   const pageIds = ports.pageIds ?? PAGE_IDS;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const index = await readIndex(ports, feed);
+    const index = await readIndex(ports, feed, 'fresh');
     if (!index) return;
     const ref = pageOf(index.doc, key);
-    const page = await readPage(ports, feed, ref.name);
+    const page = await readPage(ports, feed, ref.name, 'fresh');
     if (!page) throw new Error(`the listing page ${feed}/${ref.name} is missing`);
     if (page.doc.sealed) {
       await splitPage(ports, feed, ref, page.doc);
       continue;
     }
-    const listing = await readIdListing(ports, feed, key);
+    const listing = await readIdListing(ports, feed, key, 'fresh');
     const ids = withSummary(page.doc.ids, key, summarise(key, listing?.doc.views ?? []));
     let current = page;
     if (!same(ids, page.doc.ids)) {
       const doc: IdPage = { ids };
-      const written = await writeJsonBlob(blob(ports, pageBlobName(feed, ref.name)), doc, {
+      const written = await writeListing(ports, pageBlobName(feed, ref.name), doc, {
         etag: page.etag,
       });
       if (!written) {
         await jitter(attempt);
         continue;
       }
-      const reread = await readPage(ports, feed, ref.name);
+      const reread = await readPage(ports, feed, ref.name, 'fresh');
       if (!reread) continue;
       current = reread;
     }
     if (current.doc.ids.length > pageIds && !current.doc.sealed) {
       const sealed: IdPage = { sealed: true, ids: current.doc.ids };
       if (
-        await writeJsonBlob(blob(ports, pageBlobName(feed, ref.name)), sealed, {
+        await writeListing(ports, pageBlobName(feed, ref.name), sealed, {
           etag: current.etag,
         })
       ) {
@@ -157,17 +194,17 @@ async function updateIndexEntry(ports: ListingsPorts, feed: string, key: string)
  */
 async function updateCounts(ports: ListingsPorts, feed: string, name: string): Promise<boolean> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const index = await readIndex(ports, feed);
+    const index = await readIndex(ports, feed, 'fresh');
     const ref = index?.doc.pages.find((page) => page.name === name);
     if (!index || !ref) return false;
-    const page = await readPage(ports, feed, name);
+    const page = await readPage(ports, feed, name, 'fresh');
     if (!page || page.doc.sealed) return false;
     const counts = countsOf(page.doc.ids);
     if (same(counts, ref.counts)) return true;
     const doc: ListingIndex = {
       pages: index.doc.pages.map((other) => (other.name === name ? { ...other, counts } : other)),
     };
-    if (await writeJsonBlob(blob(ports, indexBlobName(feed)), doc, { etag: index.etag })) {
+    if (await writeListing(ports, indexBlobName(feed), doc, { etag: index.etag })) {
       return true;
     }
     await jitter(attempt);
@@ -194,11 +231,11 @@ async function splitPage(
   }));
   await Promise.all(
     halves.map(({ name, ids }) =>
-      writeJsonBlob(blob(ports, pageBlobName(feed, name)), { ids } satisfies IdPage),
+      writeListing(ports, pageBlobName(feed, name), { ids } satisfies IdPage),
     ),
   );
   await update<ListingIndex>(
-    () => readIndex(ports, feed),
+    () => readIndex(ports, feed, 'fresh'),
     (index) =>
       index?.pages.some((other) => other.name === ref.name)
         ? {
@@ -209,7 +246,7 @@ async function splitPage(
             ),
           }
         : undefined,
-    (doc, etag) => writeJsonBlob(blob(ports, indexBlobName(feed)), doc, conditionOf(etag)),
+    (doc, etag) => writeListing(ports, indexBlobName(feed), doc, conditionOf(etag)),
     `the listing index of ${feed}`,
   );
 }
@@ -227,7 +264,7 @@ export async function packageChanged(
   after: PackageRow | undefined,
 ): Promise<void> {
   const row = after ?? before;
-  if (!row || !(await readIndex(ports, row.feed))) return;
+  if (!row || !(await readIndex(ports, row.feed, 'fresh'))) return;
   const view = after && packageView(after);
   const keys = new Set(
     [before, after].flatMap((known) => (known ? [idKey(packageView(known).id)] : [])),
@@ -259,7 +296,7 @@ export async function rebuildListings(
   }
   const keys = [...byId.keys()].sort();
   await mapLimit(keys, REBUILD_CONCURRENCY, (key) =>
-    writeJsonBlob(blob(ports, idBlobName(feed, key)), {
+    writeListing(ports, idBlobName(feed, key), {
       views: (byId.get(key) ?? []).sort(byVersion),
     } satisfies IdListing),
   );
@@ -276,8 +313,8 @@ export async function rebuildListings(
     pages.push({ name, first: start === 0 ? '' : (ids[0]?.key ?? ''), counts: countsOf(ids) });
   }
   await mapLimit(chunks, REBUILD_CONCURRENCY, ({ name, ids }) =>
-    writeJsonBlob(blob(ports, pageBlobName(feed, name)), { ids } satisfies IdPage),
+    writeListing(ports, pageBlobName(feed, name), { ids } satisfies IdPage),
   );
-  await writeJsonBlob(blob(ports, indexBlobName(feed)), { pages } satisfies ListingIndex);
+  await writeListing(ports, indexBlobName(feed), { pages } satisfies ListingIndex);
   return { ids: keys.length, pages: pages.length };
 }

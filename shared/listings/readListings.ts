@@ -20,13 +20,16 @@ import { pageOf, readIdListing, readIndex, readPage, rebuildListings } from './m
 import { idKey, inSubfeed, packageView, PackageView } from './packageView';
 
 /** What listings read: the materialised listings, and the table to build them from. */
-export type ListingStorage = Pick<StorageClients, 'packagesTable' | 'listingsContainer'>;
+export type ListingStorage = Pick<
+  StorageClients,
+  'packagesTable' | 'listingsContainer' | 'listingsMemory'
+>;
 
 /** Pages read at once by a search that must look at every page (a term inside ids). */
 const PAGE_READS = 8;
 
 function portsOf(storage: ListingStorage): ListingsPorts {
-  return { container: storage.listingsContainer };
+  return { container: storage.listingsContainer, memory: storage.listingsMemory };
 }
 
 /**

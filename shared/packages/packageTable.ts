@@ -64,10 +64,13 @@ function entityOf(row: PackageRow & { etag?: string }) {
  * Where package rows live, and the listings made of them: every write of a row that changes what
  * listings show updates them after it (listings/materialise.ts).
  */
-export type PackageStore = Pick<StorageClients, 'packagesTable' | 'listingsContainer'>;
+export type PackageStore = Pick<
+  StorageClients,
+  'packagesTable' | 'listingsContainer' | 'listingsMemory'
+>;
 
 function listingsOf(store: PackageStore) {
-  return { container: store.listingsContainer };
+  return { container: store.listingsContainer, memory: store.listingsMemory };
 }
 
 export async function putPackageRow(store: PackageStore, row: PackageRow): Promise<void> {

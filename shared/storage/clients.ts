@@ -5,6 +5,7 @@ import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { StorageConnection } from './connection';
 import { NO_TOKEN, storageCredential } from './credential';
 import { missingResourceOf, storageFaultPolicy } from './faults';
+import { JsonBlobMemory } from './jsonBlobMemory';
 
 export const CONTAINERS = {
   packages: 'packages',
@@ -22,6 +23,13 @@ export const TABLES = {
 } as const;
 export const QUEUES = { deletes: 'deletes', packageEvents: 'package-events' } as const;
 
+/**
+ * Listing documents (pages of a few hundred KB) are remembered up to 64 MiB of JSON and trusted
+ * for 5 s, the bound feed settings have too (FEED_SETTINGS_SECONDS): a listing changed by another
+ * instance shows within it.
+ */
+export const LISTINGS_MEMORY = { maxBytes: 64 * 1024 * 1024, freshMs: 5_000 } as const;
+
 /** One set of storage clients per process: the SDK clients pool their connections. */
 export interface StorageClients {
   readonly blobs: BlobServiceClient;
@@ -32,6 +40,8 @@ export interface StorageClients {
   readonly catalogContainer: ContainerClient;
   /** The NuGet listings, materialised per feed (shared/listings). */
   readonly listingsContainer: ContainerClient;
+  /** This process's memory of the listings read (jsonBlobMemory.ts), one per set of clients. */
+  readonly listingsMemory: JsonBlobMemory;
   /** Keys feeds were asked for in vain, per hour (misses/missedKeys.ts). */
   readonly missesContainer: ContainerClient;
   readonly feedsTable: TableClient;
@@ -168,6 +178,7 @@ export function createStorageClients(connection: StorageConnection): StorageClie
     statusContainer: blobs.getContainerClient(CONTAINERS.status),
     catalogContainer: blobs.getContainerClient(CONTAINERS.catalog),
     listingsContainer: blobs.getContainerClient(CONTAINERS.listings),
+    listingsMemory: new JsonBlobMemory(LISTINGS_MEMORY),
     missesContainer: blobs.getContainerClient(CONTAINERS.misses),
     feedsTable: services.table(TABLES.feeds),
     tokensTable: services.table(TABLES.tokens),

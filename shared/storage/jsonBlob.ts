@@ -4,16 +4,38 @@ import { BlockBlobClient, RestError } from '@azure/storage-blob';
 export interface StoredJson<T> {
   readonly doc: T;
   readonly etag: string;
+  /** The document's size as stored, for a memory bounded by bytes. */
+  readonly bytes: number;
 }
 
 /** One GET, so that a document read while it is rewritten comes back whole, with its ETag. */
 export async function readJsonBlob<T>(blob: BlockBlobClient): Promise<StoredJson<T> | undefined> {
+  const read = await readJsonBlobIfChanged<T>(blob, undefined);
+  return read === 'unchanged' ? undefined : read;
+}
+
+/**
+ * As readJsonBlob, but 'unchanged' when the blob's ETag is still `etag` (a 304: no body sent,
+ * none parsed).
+ */
+export async function readJsonBlobIfChanged<T>(
+  blob: BlockBlobClient,
+  etag: string | undefined,
+): Promise<StoredJson<T> | 'unchanged' | undefined> {
   try {
-    const response = await blob.download();
+    const response = await blob.download(0, undefined, {
+      conditions: etag === undefined ? {} : { ifNoneMatch: etag },
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of response.readableStreamBody!) chunks.push(chunk as Buffer);
-    return { doc: JSON.parse(Buffer.concat(chunks).toString('utf8')) as T, etag: response.etag! };
+    const body = Buffer.concat(chunks);
+    return {
+      doc: JSON.parse(body.toString('utf8')) as T,
+      etag: response.etag!,
+      bytes: body.length,
+    };
   } catch (error) {
+    if (error instanceof RestError && error.statusCode === 304) return 'unchanged';
     if (error instanceof RestError && error.statusCode === 404) return undefined;
     throw error;
   }

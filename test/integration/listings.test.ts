@@ -90,10 +90,20 @@ it('builds a feed listing from the table the first time it is read, then files c
     rowKey: bar.packageUid,
     ...bar,
   });
-  expect(await readIndex({ container: storage.listingsContainer }, 'built')).toBeUndefined();
+  expect(
+    await readIndex(
+      { container: storage.listingsContainer, memory: storage.listingsMemory },
+      'built',
+    ),
+  ).toBeUndefined();
 
   expect(await idsOf('built')).toEqual(['Foo']);
-  expect(await readIndex({ container: storage.listingsContainer }, 'built')).toBeDefined();
+  expect(
+    await readIndex(
+      { container: storage.listingsContainer, memory: storage.listingsMemory },
+      'built',
+    ),
+  ).toBeDefined();
   expect(await idsOf('built,all,indexing')).toEqual(['Bar']);
   expect(await idsOf('built,all,original')).toEqual(['Bar', 'Foo']);
 
@@ -116,7 +126,7 @@ it('builds a feed listing from the table the first time it is read, then files c
 });
 
 it('moves an upload between ids when its row names another id, and files new rows', async () => {
-  const ports = { container: storage.listingsContainer };
+  const ports = { container: storage.listingsContainer, memory: storage.listingsMemory };
   await rebuildListings(ports, 'moves', []);
   const pushed = row('moves', 'pushed-name', '1.0.0', 'indexing');
   expect(await replacePackageRow(storage, pushed, undefined)).toBeDefined();
@@ -130,8 +140,16 @@ it('moves an upload between ids when its row names another id, and files new row
 });
 
 describe('pages of the listing index', () => {
-  const ports: ListingsPorts = { container: undefined as never, pageIds: 4 };
-  const small = () => ({ ...ports, container: storage.listingsContainer });
+  const ports: ListingsPorts = {
+    container: undefined as never,
+    memory: undefined as never,
+    pageIds: 4,
+  };
+  const small = () => ({
+    ...ports,
+    container: storage.listingsContainer,
+    memory: storage.listingsMemory,
+  });
 
   it('keeps every id filed by concurrent writers, splitting pages that fill', async () => {
     await rebuildListings(small(), 'race', []);
