@@ -24,11 +24,15 @@ function Counts({ name }: { name: string }) {
   return (
     <span>
       {atLeast}
-      {counts.packages.toLocaleString()} packages, {atLeast}
-      {counts.keys.toLocaleString()} keys, {atLeast}
+      {several(counts.packages, 'package')}, {atLeast}
+      {several(counts.keys, 'key')}, {atLeast}
       {bytes(counts.bytes)}
     </span>
   );
+}
+
+function several(count: number, what: string): string {
+  return `${count.toLocaleString()} ${what}${count === 1 ? '' : 's'}`;
 }
 
 /** How to reach one feed: its URLs and each client's exact line, with copy buttons. */
