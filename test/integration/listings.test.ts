@@ -9,15 +9,13 @@ import {
 } from '../../shared/listings/materialise';
 import { findIds, findUploads, idUploads, IdQuery } from '../../shared/listings/readListings';
 import { registrationIndex } from '../../shared/nuget/registrations';
-import { parseSubfeed, Subfeed } from '../../shared/nuget/subfeed';
 import {
-  PackageRow,
   putPackageRow,
   replacePackageRow,
   setPackageState,
 } from '../../shared/packages/packageTable';
-import { PackageState } from '../../shared/packages/states';
 import { createStorageClients, ensureStorage, StorageClients } from '../../shared/storage/clients';
+import { packageRow, subfeed } from '../support/packageRows';
 
 let azurite: RunningAzurite;
 let storage: StorageClients;
@@ -32,34 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await azurite?.stop();
 });
-
-let uids = 0;
-function row(feed: string, id: string, version: string, state: PackageState = 'succeeded') {
-  const n = ++uids;
-  return {
-    feed,
-    packageUid: n.toString(16).padStart(32, '0'),
-    name: `${id}.${version}.nupkg`,
-    id,
-    version,
-    owner: '',
-    uploadedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-    blobEtag: `"e${n}"`,
-    size: n,
-    state,
-    stateChangedAt: new Date().toISOString(),
-    firstIndexedAt: n,
-    keyCount: 0,
-    errorCount: 0,
-    warningCount: 0,
-  } satisfies PackageRow;
-}
-
-function subfeed(segment: string): Subfeed {
-  const parsed = parseSubfeed(segment);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.subfeed;
-}
 
 const everyId = (skip = 0, take = 1000): IdQuery => ({
   exact: [],
@@ -78,8 +48,8 @@ async function uidsOf(segment: string, id: string) {
 }
 
 it('builds a feed listing from the table the first time it is read, then files changes', async () => {
-  const foo = row('built', 'Foo', '1.0.0');
-  const bar = row('built', 'Bar', '1.0.0', 'indexing');
+  const foo = packageRow('built', 'Foo', '1.0.0');
+  const bar = packageRow('built', 'Bar', '1.0.0', 'indexing');
   await storage.packagesTable.createEntity({
     partitionKey: 'built',
     rowKey: foo.packageUid,
@@ -128,7 +98,7 @@ it('builds a feed listing from the table the first time it is read, then files c
 it('moves an upload between ids when its row names another id, and files new rows', async () => {
   const ports = { container: storage.listingsContainer, memory: storage.listingsMemory };
   await rebuildListings(ports, 'moves', []);
-  const pushed = row('moves', 'pushed-name', '1.0.0', 'indexing');
+  const pushed = packageRow('moves', 'pushed-name', '1.0.0', 'indexing');
   expect(await replacePackageRow(storage, pushed, undefined)).toBeDefined();
   expect(await idsOf('moves,all,indexing')).toEqual(['pushed-name']);
   const etag = await replacePackageRow(storage, pushed, undefined);
@@ -154,10 +124,10 @@ describe('pages of the listing index', () => {
   it('keeps every id filed by concurrent writers, splitting pages that fill', async () => {
     await rebuildListings(small(), 'race', []);
     const rows = Array.from({ length: 30 }, (_, n) =>
-      row('race', `Id${String(n).padStart(2, '0')}`, '1.0.0'),
+      packageRow('race', `Id${String(n).padStart(2, '0')}`, '1.0.0'),
     );
     // Two uploads of one id at once, too.
-    const twins = [row('race', 'Twin', '1.0.0'), row('race', 'Twin', '2.0.0')];
+    const twins = [packageRow('race', 'Twin', '1.0.0'), packageRow('race', 'Twin', '2.0.0')];
     await Promise.all([...rows, ...twins].map((r) => packageChanged(small(), undefined, r)));
 
     const index = (await readIndex(small(), 'race'))!.doc;
@@ -174,7 +144,7 @@ describe('pages of the listing index', () => {
 
   it('answers skip and take across page boundaries, an exact id, and a term', async () => {
     const rows = Array.from({ length: 23 }, (_, n) =>
-      row(
+      packageRow(
         'paged',
         `P${String(n).padStart(2, '0')}`,
         '1.0.0',
@@ -209,7 +179,7 @@ describe('pages of the listing index', () => {
 
   it('lists every upload from skip to take across pages and ids', async () => {
     const rows = Array.from({ length: 9 }, (_, n) =>
-      Array.from({ length: (n % 4) + 1 }, (_, v) => row('uploads', `U${n}`, `1.0.${v}`)),
+      Array.from({ length: (n % 4) + 1 }, (_, v) => packageRow('uploads', `U${n}`, `1.0.${v}`)),
     ).flat();
     await rebuildListings(small(), 'uploads', rows);
     const flat = rows.map((r) => r.packageUid);
@@ -231,8 +201,8 @@ describe('pages of the listing index', () => {
   });
 
   it('lists an id with more versions than a registration page in one id listing', async () => {
-    const rows = Array.from({ length: 300 }, (_, n) => row('many', 'Many', `1.0.${n}`));
-    await rebuildListings(small(), 'many', [...rows, row('many', 'Other', '1.0.0')]);
+    const rows = Array.from({ length: 300 }, (_, n) => packageRow('many', 'Many', `1.0.${n}`));
+    await rebuildListings(small(), 'many', [...rows, packageRow('many', 'Other', '1.0.0')]);
     const views = await idUploads(storage, subfeed('many'), undefined, 'MANY');
     expect(views).toHaveLength(300);
     const urls = { registrationBase: 'http://h/r/', flatContainerBase: 'http://h/f/' };

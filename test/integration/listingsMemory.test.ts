@@ -3,8 +3,7 @@ import { freePorts } from '../../local/ports';
 import { idBlobName } from '../../shared/listings/listingShapes';
 import { rebuildListings } from '../../shared/listings/materialise';
 import { findIds, idUploads } from '../../shared/listings/readListings';
-import { parseSubfeed, Subfeed } from '../../shared/nuget/subfeed';
-import { PackageRow, putPackageRow } from '../../shared/packages/packageTable';
+import { putPackageRow } from '../../shared/packages/packageTable';
 import {
   createStorageClients,
   ensureStorage,
@@ -13,6 +12,7 @@ import {
 } from '../../shared/storage/clients';
 import { azuriteConnection } from '../../shared/storage/connection';
 import { recordingProxy, RecordingProxy } from '../support/recordingProxy';
+import { packageRow, subfeed } from '../support/packageRows';
 
 /**
  * Two processes over one Azurite, each with its own storage clients and so its own memory of
@@ -41,34 +41,6 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
-let uids = 0;
-function row(feed: string, id: string, version: string): PackageRow {
-  const n = ++uids;
-  return {
-    feed,
-    packageUid: n.toString(16).padStart(32, '0'),
-    name: `${id}.${version}.nupkg`,
-    id,
-    version,
-    owner: '',
-    uploadedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-    blobEtag: `"e${n}"`,
-    size: n,
-    state: 'succeeded',
-    stateChangedAt: new Date().toISOString(),
-    firstIndexedAt: n,
-    keyCount: 0,
-    errorCount: 0,
-    warningCount: 0,
-  };
-}
-
-function subfeed(segment: string): Subfeed {
-  const parsed = parseSubfeed(segment);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.subfeed;
-}
-
 const versionsOf = async (storage: StorageClients, feed: string, id: string) =>
   (await idUploads(storage, subfeed(`${feed},all,original`), undefined, id)).map(
     (v) => v.originalVersion,
@@ -84,7 +56,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 it('shows a listing changed by another instance within the bound, and revalidates with a 304', async () => {
   const ports = { container: elsewhere.listingsContainer, memory: elsewhere.listingsMemory };
-  await rebuildListings(ports, 'other', [row('other', 'Foo', '1.0.0')]);
+  await rebuildListings(ports, 'other', [packageRow('other', 'Foo', '1.0.0')]);
   expect(await versionsOf(here, 'other', 'Foo')).toEqual(['1.0.0']);
   const remembered = await here.listingsMemory.read(
     here.listingsContainer.getBlockBlobClient(idBlobName('other', 'foo')),
@@ -101,7 +73,7 @@ it('shows a listing changed by another instance within the bound, and revalidate
   expect(getsOf('other', 'foo')).toEqual([200, 304]);
 
   // Changed by the other instance: not seen within the bound, seen after it.
-  await putPackageRow(elsewhere, row('other', 'Foo', '2.0.0'));
+  await putPackageRow(elsewhere, packageRow('other', 'Foo', '2.0.0'));
   expect(await versionsOf(elsewhere, 'other', 'Foo')).toEqual(['1.0.0', '2.0.0']);
   expect(await versionsOf(here, 'other', 'Foo')).toEqual(['1.0.0']);
   await sleep(LISTINGS_MEMORY.freshMs + 100);
@@ -111,7 +83,7 @@ it('shows a listing changed by another instance within the bound, and revalidate
 
 it("shows this process's own writes at once", async () => {
   const ports = { container: here.listingsContainer, memory: here.listingsMemory };
-  await rebuildListings(ports, 'own', [row('own', 'Foo', '1.0.0')]);
+  await rebuildListings(ports, 'own', [packageRow('own', 'Foo', '1.0.0')]);
   const everyId = {
     exact: [],
     terms: [],
@@ -124,8 +96,8 @@ it("shows this process's own writes at once", async () => {
   expect(await versionsOf(here, 'own', 'Foo')).toEqual(['1.0.0']);
   expect(await ids()).toEqual(['Foo']);
 
-  await putPackageRow(here, row('own', 'Foo', '2.0.0'));
-  await putPackageRow(here, row('own', 'Bar', '1.0.0'));
+  await putPackageRow(here, packageRow('own', 'Foo', '2.0.0'));
+  await putPackageRow(here, packageRow('own', 'Bar', '1.0.0'));
   expect(await versionsOf(here, 'own', 'Foo')).toEqual(['1.0.0', '2.0.0']);
   expect(await ids()).toEqual(['Bar', 'Foo']);
 });

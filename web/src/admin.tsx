@@ -3,7 +3,7 @@ import type { ShownFeed } from '../../shared/feeds/feedTable';
 import type { RetentionDecision } from '../../shared/packages/retention';
 import { SCOPES } from '../../shared/feeds/scopes';
 import { call, seg, session } from './api';
-import { Copyable, Loading, Problem, useLoad } from './ui';
+import { Copyable, Loading, Problem, TokenForm, useLoad } from './ui';
 
 /** Management through the admin API (/manage), with the admin token kept in this tab only. */
 export function AdminView() {
@@ -27,36 +27,19 @@ export function AdminView() {
 }
 
 function AdminSignIn({ onSignedIn }: { onSignedIn: () => void }) {
-  const [draft, setDraft] = useState('');
-  const [problem, setProblem] = useState<Error | undefined>();
-  const signIn = async (event: Event) => {
-    event.preventDefault();
-    session.setAdminToken(draft.trim());
-    try {
-      await call('/manage/feeds', { admin: true });
-      onSignedIn();
-    } catch (error) {
-      session.setAdminToken(null);
-      setProblem(error as Error);
-    }
-  };
   return (
     <>
       <h1>Administration</h1>
-      <form class="filters" onSubmit={signIn}>
-        <label>
-          Admin token
-          <input
-            type="password"
-            autocomplete="off"
-            value={draft}
-            onInput={(e) => setDraft(e.currentTarget.value)}
-            required
-          />
-        </label>
-        <button type="submit">Sign in as admin</button>
-      </form>
-      <Problem error={problem} />
+      <TokenForm
+        label="Admin token"
+        button="Sign in as admin"
+        className="filters"
+        keep={session.setAdminToken}
+        check={async () => {
+          await call('/manage/feeds', { admin: true });
+          onSignedIn();
+        }}
+      />
     </>
   );
 }

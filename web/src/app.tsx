@@ -6,7 +6,7 @@ import { FeedsView, FeedSetup, FeedSummary } from './feeds';
 import { Lookup } from './lookup';
 import { MissingSymbols } from './missing';
 import { PackageList, PackageView } from './packages';
-import { Loading, Problem, useLoad } from './ui';
+import { Loading, Problem, TokenForm, useLoad } from './ui';
 
 /** Where the page is: the part after "#", so that "/" is the only path the server answers. */
 function useRoute(): string[] {
@@ -30,24 +30,9 @@ interface Who {
 /** Sign-in with a feed token: checked once, kept in this tab's session storage. */
 function SignIn({ onChange }: { onChange: () => void }) {
   const [who, setWho] = useState<Who | undefined>();
-  const [problem, setProblem] = useState<Error | undefined>();
-  const [draft, setDraft] = useState('');
   useEffect(() => {
     if (session.feedToken()) call<Who>('/ui/api/whoami').then(setWho, () => setWho(undefined));
   }, []);
-  const signIn = async (event: Event) => {
-    event.preventDefault();
-    session.setFeedToken(draft.trim());
-    try {
-      setWho(await call<Who>('/ui/api/whoami'));
-      setProblem(undefined);
-      setDraft('');
-      onChange();
-    } catch (error) {
-      session.setFeedToken(null);
-      setProblem(error as Error);
-    }
-  };
   const signOut = () => {
     session.setFeedToken(null);
     setWho(undefined);
@@ -66,21 +51,16 @@ function SignIn({ onChange }: { onChange: () => void }) {
     );
   }
   return (
-    <form class="signin" onSubmit={signIn}>
-      <label>
-        Feed token
-        <input
-          type="password"
-          name="token"
-          autocomplete="off"
-          value={draft}
-          onInput={(e) => setDraft(e.currentTarget.value)}
-          required
-        />
-      </label>
-      <button type="submit">Sign in</button>
-      <Problem error={problem} />
-    </form>
+    <TokenForm
+      label="Feed token"
+      button="Sign in"
+      className="signin"
+      keep={session.setFeedToken}
+      check={async () => {
+        setWho(await call<Who>('/ui/api/whoami'));
+        onChange();
+      }}
+    />
   );
 }
 

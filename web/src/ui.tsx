@@ -108,3 +108,53 @@ export function Section({ title, children }: { title: string; children: Componen
     </section>
   );
 }
+
+/**
+ * A token typed in and tried: kept (in this tab's session storage) while `check` runs, dropped
+ * again when `check` refuses it, so a bad token never lingers.
+ */
+export function TokenForm({
+  label,
+  button,
+  className,
+  keep,
+  check,
+}: {
+  label: string;
+  button: string;
+  className: string;
+  keep: (token: string | null) => void;
+  check: () => Promise<void>;
+}) {
+  const [draft, setDraft] = useState('');
+  const [problem, setProblem] = useState<Error | undefined>();
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    keep(draft.trim());
+    try {
+      await check();
+      setProblem(undefined);
+      setDraft('');
+    } catch (error) {
+      keep(null);
+      setProblem(error as Error);
+    }
+  };
+  return (
+    <form class={className} onSubmit={submit}>
+      <label>
+        {label}
+        <input
+          type="password"
+          name="token"
+          autocomplete="off"
+          value={draft}
+          onInput={(e) => setDraft(e.currentTarget.value)}
+          required
+        />
+      </label>
+      <button type="submit">{button}</button>
+      <Problem error={problem} />
+    </form>
+  );
+}
