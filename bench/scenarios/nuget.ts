@@ -135,10 +135,7 @@ export async function nugetScenario(
     log(`nuget: ${to} packages seeded (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   };
   const measure = async (packages: number): Promise<NuGetSize> => {
-    for (const path of [
-      ...LIST_PATHS,
-      registrationPath(0),
-    ]) {
+    for (const path of [...LIST_PATHS, registrationPath(0)]) {
       const probe = await fetch(`${url}${path}`);
       const body = await probe.text();
       if (probe.status !== 200 || !body.includes(idOf(0))) {
