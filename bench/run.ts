@@ -20,6 +20,7 @@ import { serveScenario, ServeCell } from './scenarios/serve';
 import { soakScenario } from './scenarios/soak';
 import { childPid } from './support/cpu';
 import { startLatencyProxy } from './support/latencyProxy';
+import { codeVersion } from './support/codeVersion';
 import { machine } from './support/machine';
 import { BenchReport, markdownTables } from './support/markdown';
 import { LATEST_JSON, LATEST_RUN_JSON, ROOT } from './support/paths';
@@ -99,7 +100,9 @@ async function main(): Promise<void> {
     return;
   }
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  log(`symfeed bench${quick ? ' --quick' : ''}: starting Azurite`);
+  // Read before the run: the code measured is the code built when it began.
+  const code = codeVersion();
+  log(`symfeed bench${quick ? ' --quick' : ''} of ${code ?? 'code outside git'}: starting Azurite`);
   const storage = await startBenchStorage([FEED, INDEX_FEED]);
   const servers: ServerProcess[] = [];
   const start = async (
@@ -461,6 +464,7 @@ async function main(): Promise<void> {
     const report = {
       quick,
       date: new Date().toISOString(),
+      code,
       machine: machine(),
       durationSeconds: round((performance.now() - begun) / 1000, 0),
       requestsPerSecond: round(rps?.requestsPerSecond ?? null, 0),

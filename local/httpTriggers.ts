@@ -352,6 +352,9 @@ async function writeResponse(res: ServerResponse, response: HttpResponseInit, he
     return;
   }
   if (body instanceof Readable) {
+    // The status and length are known once storage has answered: the client gets them now, not
+    // with the first bytes of the body, which a large range read brings milliseconds later.
+    res.flushHeaders();
     // A client that hangs up mid-download destroys the source, which releases the blob read.
     await pipeline(body, res).catch(() => undefined);
     return;

@@ -6,6 +6,8 @@ export interface BenchReport {
   readonly quick: boolean;
   readonly date: string;
   readonly durationSeconds: number;
+  /** The commit measured (see codeVersion); runs before it was recorded have none. */
+  readonly code?: string;
   readonly machine: { cpu: string; cores: number; memoryGB: number; node: string };
   readonly aims: Record<string, { aim: string; met: boolean | null }>;
   readonly latencyModel?: {
@@ -124,7 +126,7 @@ export function markdownTables(runs: readonly BenchReport[]): string {
   );
   const machines = runs.map(
     (r) =>
-      `${runLabel(r)}: ${r.durationSeconds} s on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB, Node ${r.machine.node}`,
+      `${runLabel(r)}: ${r.code ? `commit ${r.code}, ` : ''}${r.durationSeconds} s on ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGB} GB, Node ${r.machine.node}`,
   );
   return [loopback, '', latency, '', ...machines.map((m) => `- ${m}`)].join('\n');
 }

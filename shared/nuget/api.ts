@@ -18,6 +18,7 @@ import {
   access,
   apiBase,
   json,
+  jsonText,
   message,
   NO_STORE,
   NuGetReadPorts,
@@ -26,7 +27,7 @@ import {
 } from './nugetHttp';
 import { receivePush } from './push';
 import { registrationIndex, registrationLeaf, registrationPage } from './registrations';
-import { idQueryOf, parseSearchQuery, search } from './search';
+import { idQueryOf, parseSearchQuery, search, searchJson } from './search';
 import { nugetUrls, serviceIndex } from './serviceIndex';
 import { Subfeed } from './subfeed';
 
@@ -291,5 +292,5 @@ export async function handleSearch(
   if (!feed.ok) return feed.response;
   const query = idQueryOf(parseSearchQuery(request.query));
   const found = await findIds(ports.storage, feed.subfeed, feed.owner, query);
-  return json(search(feed.urls, found, query.seen));
+  return jsonText(searchJson(search(feed.urls, found, query.seen)));
 }

@@ -64,10 +64,15 @@ export function message(
 }
 
 export function json(document: unknown, headers: Record<string, string> = {}): NuGetResponse {
+  return jsonText(JSON.stringify(document), headers);
+}
+
+/** A JSON answer already serialized. */
+export function jsonText(text: string, headers: Record<string, string> = {}): NuGetResponse {
   return {
     status: 200,
     headers: { ...NO_STORE, 'Content-Type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(document),
+    body: text,
   };
 }
 

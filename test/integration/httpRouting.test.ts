@@ -1,4 +1,5 @@
 import { HttpRequest } from '@azure/functions';
+import { PassThrough } from 'node:stream';
 import { RunningAzurite, startAzurite } from '../../local/azurite';
 import { LocalHost, startLocalHost } from '../../local/host';
 import { createStorageClients } from '../../shared/storage/clients';
@@ -10,6 +11,8 @@ import { freePort } from '../support/stack';
  */
 let azurite: RunningAzurite;
 let host: LocalHost;
+/** The body of the streamed answer, written to by the test. */
+const streamed = new PassThrough();
 
 beforeAll(async () => {
   azurite = await startAzurite({
@@ -29,6 +32,15 @@ beforeAll(async () => {
           methods: ['GET'],
           route: 'files/{*path}',
           handler: async (request: HttpRequest) => ({ jsonBody: request.params }),
+        },
+      },
+      {
+        kind: 'http',
+        name: 'streamed',
+        options: {
+          methods: ['GET'],
+          route: 'streamed',
+          handler: async () => ({ headers: { 'Content-Length': '5' }, body: streamed }),
         },
       },
     ],
@@ -60,4 +72,11 @@ it('matches literal segments in any case', async () => {
 
 it('matches no path with an empty segment where the template has one', async () => {
   expect((await get('/files//x')).status).toBe(404);
+});
+
+it('sends the status and headers of a streamed answer before its body has a byte', async () => {
+  const response = await fetch(`${host.url}/streamed`);
+  expect(response.headers.get('content-length')).toBe('5');
+  streamed.end('bytes');
+  expect(await response.text()).toBe('bytes');
 });

@@ -10,7 +10,7 @@ import {
 } from '../../shared/nuget/registrations';
 import { byKey, summarise } from '../../shared/listings/listingShapes';
 import { selectIds } from '../../shared/listings/readListings';
-import { idQueryOf, parseSearchQuery, search } from '../../shared/nuget/search';
+import { idQueryOf, parseSearchQuery, search, searchJson } from '../../shared/nuget/search';
 import { serviceIndex } from '../../shared/nuget/serviceIndex';
 
 const urls = {
@@ -88,6 +88,14 @@ describe('search', () => {
     const query = idQueryOf(parseSearchQuery(new URLSearchParams(text)));
     return search(urls, selectIds(ids, 'succeeded', query), query.seen);
   };
+
+  it('serializes an answer as JSON.stringify does, again from the remembered versions', () => {
+    for (const text of ['prerelease=true&semVerLevel=2.0.0', 'prerelease=true', '', 'take=1']) {
+      const answer = run(text);
+      expect(searchJson(answer)).toBe(JSON.stringify(answer));
+      expect(searchJson(run(text))).toBe(JSON.stringify(answer));
+    }
+  });
 
   it('groups by id and pages with skip and take', () => {
     const all = run('prerelease=true&semVerLevel=2.0.0');
