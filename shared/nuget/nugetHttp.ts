@@ -23,7 +23,7 @@ export interface NuGetRequest {
 export interface NuGetResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body?: string | Readable;
+  readonly body?: string | Buffer | Readable;
   /** For the log, never sent: why symfeed failed this answer (5xx). */
   readonly cause?: string;
 }
@@ -67,8 +67,11 @@ export function json(document: unknown, headers: Record<string, string> = {}): N
   return jsonText(JSON.stringify(document), headers);
 }
 
-/** A JSON answer already serialized. */
-export function jsonText(text: string, headers: Record<string, string> = {}): NuGetResponse {
+/** A JSON answer already serialized (UTF-8 when bytes). */
+export function jsonText(
+  text: string | Buffer,
+  headers: Record<string, string> = {},
+): NuGetResponse {
   return {
     status: 200,
     headers: { ...NO_STORE, 'Content-Type': 'application/json; charset=utf-8', ...headers },
